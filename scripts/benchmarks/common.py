@@ -1,0 +1,93 @@
+"""Shared by the benchmarks: a throwaway PostgreSQL database, a gunicorn server, result files."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from voucher.db import make_engine  # noqa: E402
+from voucher.migrations import upgrade  # noqa: E402
+
+POSTGRES_URL = os.environ.get("VOUCHER_BENCH_POSTGRES_URL",
+                              os.environ.get("VOUCHER_TEST_POSTGRES_URL",
+                                             "postgresql://postgres@127.0.0.1:5432/test"))
+RESULTS = ROOT / "bench-results"
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str = "voucher_bench"):
+    """A new PostgreSQL database migrated to head; dropped afterwards. Yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = re.sub(r"/[^/]*$", f"/{name}", POSTGRES_URL)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(database_url: str, *, workers: int = 2, threads: int = 4, env: dict | None = None):
+    """Serve the app with gunicorn on a free loopback port; yields (base_url, process)."""
+    port = free_port()
+    environment = {**os.environ, "VOUCHER_ENV": "production", "VOUCHER_DATABASE_URL": database_url,
+                   "VOUCHER_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+                   "VOUCHER_IDENTITY_KEYS": "ZGV2ZWxvcG1lbnQtb25seS1pZGVudGl0eS1rZXkhISE=",
+                   "VOUCHER_IDENTITY_INDEX_KEY": "bench-index-key",
+                   "VOUCHER_API_RATE_LIMIT": "1000000 per minute",
+                   "VOUCHER_LOGIN_MAX_FAILURES_PER_IP": "1000000",
+                   "VOUCHER_LOG_JSON": "1", **(env or {})}
+    log = open(RESULTS / f"gunicorn-{port}.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
+         str(workers), "--threads", str(threads), "--worker-class", "gthread", "wsgi:app"],
+        cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start; see " + log.name)
+        yield base, process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+
+
+def write_result(name: str, result: dict) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result, indent=2, default=str))
+    print(f"(written to {path.relative_to(ROOT)})")

@@ -1,0 +1,78 @@
+"""Parallel API requests against a real HTTP server on PostgreSQL."""
+
+import datetime as dt
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from tests import factories
+from voucher.redemptions.models import Redemption
+from voucher.vouchers.models import Voucher
+
+pytestmark = pytest.mark.postgres_only
+
+
+def _post_all(url: str, token: str, bodies_and_keys: list[tuple[dict, str]]) -> list:
+    """POST every request at the same moment from its own thread; (status, body) each."""
+    start = threading.Barrier(len(bodies_and_keys))
+    results: list = [None] * len(bodies_and_keys)
+
+    def send(i: int, body: dict, key: str) -> None:
+        request = urllib.request.Request(  # noqa: S310 (our own loopback server)
+            url, data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key,
+                     "Content-Type": "application/json"})
+        start.wait()
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                results[i] = (response.status, json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            results[i] = (error.code, json.loads(error.read()))
+
+    threads = [threading.Thread(target=send, args=(i, body, key))
+               for i, (body, key) in enumerate(bodies_and_keys)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+def _setup(db, units: int = 1000):
+    seller = factories.provider(db, services={factories.service_type(db): 3900})
+    voucher = factories.voucher(db, service=factories.service_type(db), assigned_to=seller,
+                                units=units)
+    token = factories.api_token(db, seller)
+    db.commit()
+    return voucher, token
+
+
+def test_fifty_parallel_redemptions_of_one_unit_from_ten(db, live_url):
+    voucher, token = _setup(db)
+    url = f"{live_url}/api/v1/vouchers/{voucher.code}/redemptions"
+    body = {"service_date": "2026-11-20", "units": 1}
+    results = _post_all(url, token, [(body, f"key-{i}") for i in range(50)])
+    statuses = Counter(status for status, _body in results)
+    assert statuses == {201: 10, 409: 40}, results
+    assert {body["code"] for status, body in results if status == 409} == {"insufficient_units"}
+    db.rollback()
+    assert db.get(Voucher, voucher.id).units_used == 1000
+    assert db.execute(sa.select(sa.func.count()).select_from(Redemption)).scalar() == 10
+
+
+def test_parallel_duplicates_with_one_key_record_once(db, live_url):
+    voucher, token = _setup(db)
+    url = f"{live_url}/api/v1/vouchers/{voucher.code}/redemptions"
+    body = {"service_date": "2026-11-20", "units": 1.5}
+    results = _post_all(url, token, [(body, "the-same-key")] * 12)
+    assert {status for status, _body in results} == {201}, results
+    assert len({json.dumps(body, sort_keys=True) for _status, body in results}) == 1
+    db.rollback()
+    assert db.execute(sa.select(sa.func.count()).select_from(Redemption)).scalar() == 1
+    assert db.get(Voucher, voucher.id).units_used == 150
+    assert dt.date.fromisoformat(results[0][1]["service_date"]) == dt.date(2026, 11, 20)

@@ -1,0 +1,145 @@
+"""Browser tests: Playwright driving Debian's Chromium against the app served on loopback.
+
+Every page a test visits must get the axe-core check (``axe_check``): the ``page`` fixture
+records each navigation and fails the test if one was never checked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+AXE_SOURCE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text(encoding="utf-8")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+    "--no-first-run", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--disable-default-apps",
+]
+
+
+def _chromium_path() -> str | None:
+    return os.environ.get("VOUCHER_CHROMIUM") or shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = _chromium_path()
+    if executable is None:
+        message = "Chromium is not installed (scripts/test installs Debian's chromium when it can)"
+        if os.environ.get("VOUCHER_REQUIRE_BROWSER") == "1":
+            pytest.fail(message + "; VOUCHER_REQUIRE_BROWSER=1 forbids skipping")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def live_url(app):
+    """The app served by a real (threaded) HTTP server on a free loopback port."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+#: Pages answered with these statuses are the app's deliberate answers (a form with errors is
+#: 422), which Chromium also reports on the console; 404s and 5xx are real problems.
+_EXPECTED_STATUSES = ("400", "403", "409", "410", "422", "429")
+
+
+def _expected_answer(text: str) -> bool:
+    return text.startswith("Failed to load resource: the server responded with a status of") \
+        and text.split("status of ")[1][:3] in _EXPECTED_STATUSES
+
+
+class VisitLog:
+    """Navigations of a page and whether each got the accessibility check."""
+
+    def __init__(self):
+        self.visits: list[dict] = []
+
+    def navigated(self, url: str) -> None:
+        self.visits.append({"url": url, "checked": False})
+
+    def mark_checked(self) -> None:
+        if self.visits:
+            self.visits[-1]["checked"] = True
+
+    def unchecked(self) -> list[str]:
+        return [v["url"] for v in self.visits if not v["checked"]]
+
+
+@pytest.fixture
+def page(browser, live_url, request):
+    context = browser.new_context(base_url=live_url, locale="fi-FI")
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    log = VisitLog()
+    problems: list[str] = []
+    page.on("framenavigated", lambda frame: frame == page.main_frame and log.navigated(frame.url))
+    page.on("console", lambda msg: msg.type == "error" and not _expected_answer(msg.text)
+            and problems.append(msg.text))
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.visit_log = log
+    yield page
+    try:
+        failed = getattr(request.node, "rep_call", None)
+        if failed is not None and failed.failed:
+            artifacts = Path(os.environ.get("VOUCHER_TEST_ARTIFACTS",
+                                            "/tmp/voucher-test-artifacts"))
+            page.screenshot(path=str(artifacts / f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+    if not (getattr(request.node, "rep_call", None) and request.node.rep_call.failed):
+        assert log.unchecked() == [], f"pages visited without the axe check: {log.unchecked()}"
+        assert problems == [], f"browser console errors (CSP violations?): {problems}"
+
+
+def axe_check(page) -> None:
+    """Run axe-core on the current page; fail on any WCAG 2.1 A/AA violation."""
+    page.wait_for_load_state("load")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE)
+    violations = page.evaluate(
+        """async (tags) => {
+            const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)
+            }));
+        }""",
+        WCAG_TAGS,
+    )
+    page.visit_log.mark_checked()
+    assert violations == [], f"axe-core violations on {page.url}:\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"])
+        for v in violations)
+
+
+def login(page, email: str, password: str = "demo-password") -> None:  # noqa: S107
+    """Log in through the form (the login page gets the axe check)."""
+    page.goto("/login")
+    axe_check(page)
+    page.get_by_label("Sähköpostiosoite").fill(email)
+    page.get_by_label("Salasana", exact=True).fill(password)
+    page.get_by_role("button", name="Kirjaudu sisään").click()
+    page.wait_for_load_state("load")

@@ -1,0 +1,270 @@
+"""Shared fixtures: the app on a clean, migrated database (SQLite or PostgreSQL), a frozen
+clock, a session for test code, and login helpers.
+
+The backend is chosen by VOUCHER_TEST_DATABASE (sqlite, the default, or postgresql); PostgreSQL
+runs use a database of their own on VOUCHER_TEST_POSTGRES_URL's server, so several runs can
+share one server.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import sqlalchemy.orm
+from flask.testing import FlaskClient
+
+from voucher import clock, create_app
+from voucher.db import make_engine
+from voucher.migrations import upgrade
+
+BACKEND = os.environ.get("VOUCHER_TEST_DATABASE", "sqlite")
+POSTGRES_URL = os.environ.get(
+    "VOUCHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+#: The default "now" of every test: a Tuesday in late November 2026, noon in Helsinki.
+FROZEN_NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=clock.HELSINKI)
+DEMO_PASSWORD = "demo-password"
+
+#: Rows the migrations seed; restored after each PostgreSQL test.
+_SEEDED = {"invoice_number_sequence": {"last_number": 0},
+           "voucher_policy": {"four_eyes_threshold_cents": 300_000},
+           "audit_chain_head": {"prev_hash": "'" + "0" * 64 + "'",
+                                "last_hash": "'" + "0" * 64 + "'"}}
+
+
+def pytest_report_header(config):
+    return f"voucher test database: {BACKEND}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if BACKEND == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks, parallel transactions); "
+                                   "scripts/test runs it again on PostgreSQL")
+    for item in items:
+        if "postgres_only" in item.keywords:
+            item.add_marker(skip)
+
+
+def _server_url(database: str) -> str:
+    return re.sub(r"/[^/]*$", f"/{database}", POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory):
+    """A database migrated to head once per test run (per xdist worker)."""
+    if BACKEND == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "template.sqlite3"
+        url = f"sqlite:///{path}"
+        upgrade(url)
+        yield {"backend": "sqlite", "path": path}
+        return
+    name = f"voucher_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = _server_url(name)
+    upgrade(url)
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    yield {"backend": "postgresql", "url": url, "engine": engine}
+    engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _clean_postgres(engine) -> None:
+    import voucher.models  # noqa: F401
+    from voucher.db import Base
+
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in _SEEDED]
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        for table, values in _SEEDED.items():
+            sets = ", ".join(f"{column} = {value}" for column, value in values.items())
+            connection.execute(sa.text(f"UPDATE {table} SET {sets}"))  # noqa: S608 (constants)
+
+
+@pytest.fixture
+def database_url(template_database, tmp_path):
+    """A clean database for one test."""
+    if template_database["backend"] == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(template_database["path"], path)
+        yield f"sqlite:///{path}"
+        return
+    yield template_database["url"]
+    _clean_postgres(template_database["engine"])
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """Every test starts at FROZEN_NOW; tests move the clock with clock.freeze()."""
+    clock.freeze(FROZEN_NOW)
+    yield
+    clock.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def reconciliation_check(request):
+    """After every test that used the app, the money must reconcile: the test fails naming each
+    difference. Tests that corrupt money on purpose are marked ``unreconciled``."""
+    if "app" not in request.fixturenames or request.node.get_closest_marker("unreconciled"):
+        yield
+        return
+    url = request.getfixturevalue("database_url")  # set up now, so it is still there after
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is None or not report.passed:
+        return
+    from voucher.settlement.reconciliation import find_differences
+
+    engine = make_engine(url, sqlite_immediate=False, poolclass=sa.pool.NullPool)
+    try:
+        with sa.orm.Session(engine) as session:
+            differences = find_differences(session)
+    finally:
+        engine.dispose()
+    if differences:
+        pytest.fail("the money does not reconcile after this test:\n" + "\n".join(
+            d.describe() for d in differences), pytrace=False)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path) -> dict:
+    """Settings for the test app; tests may change them before ``app`` is created."""
+    return {
+        "VOUCHER_ENV": "test",
+        "DATABASE_URL": database_url,
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "BASE_URL": "http://voucher.test",
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as in production. pytest-flask keeps a request
+    context pushed during the test; without this, requests would share its ``g`` (the logged-in
+    user, the CSRF token, the database session) with each other and with the test."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(app_config):
+    """The app on a clean database. pytest-flask pushes a request context around each test, so
+    test code can call services, url_for and render_template directly."""
+    application = create_app(app_config)
+    application.test_client_class = IsolatedClient
+    yield application
+    application.extensions["voucher.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    """A test client (not in a ``with`` block: contexts are not preserved between requests)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app, database_url):
+    """A session for test code. Commit to make data visible to requests, and commit (or roll
+    back) before reading what requests did: on SQLite a transaction keeps reading its snapshot.
+    On SQLite it takes the write lock only when it writes, so it never blocks the app."""
+    engine = make_engine(database_url, sqlite_immediate=False, poolclass=sa.pool.NullPool)
+    session = sa.orm.Session(engine)
+    yield session
+    session.rollback()
+    session.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def demo(app, db):
+    """The demo data, loaded and committed."""
+    from voucher.demo import load_demo
+
+    load_demo(db)
+    db.commit()
+    return db
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str, password: str = DEMO_PASSWORD, follow_redirects=False):
+        page = self._client.get("/login")
+        return self._client.post(
+            "/login", data={"email": email, "password": password,
+                            "csrf_token": csrf_token_from(page)},
+            follow_redirects=follow_redirects)
+
+    def logout(self):
+        page = self._client.get("/")
+        return self._client.post("/logout", data={"csrf_token": csrf_token_from(page)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+_CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+
+
+def csrf_token_from(response) -> str:
+    """The CSRF token of the first form on a page."""
+    match = _CSRF.search(response.get_data(as_text=True))
+    assert match, "no CSRF token on the page"
+    return match.group(1) or match.group(2)
+
+
+def post_form(client, url: str, data: dict, *, form_page: str | None = None, **kwargs):
+    """GET the form page for a CSRF token, then POST the data."""
+    page = client.get(form_page or url)
+    return client.post(url, data={**data, "csrf_token": csrf_token_from(page)}, **kwargs)
+
+
+@pytest.fixture
+def outbox(db):
+    """Read the outbox: ``outbox()`` returns the messages, newest last."""
+    from voucher.mail.models import OutboxMessage
+
+    def read(to: str | None = None):
+        db.commit()
+        query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
+        if to:
+            query = query.where(OutboxMessage.to_address == to)
+        return db.execute(query).scalars().all()
+
+    return read
+
+
+def link_in(body: str) -> str:
+    """The first URL in an e-mail body, as a path."""
+    match = re.search(r"https?://[^/\s]+(/\S+)", body)
+    assert match, f"no link in: {body}"
+    return match.group(1)
+
+
+def pytest_configure(config):
+    Path(os.environ.get("VOUCHER_TEST_ARTIFACTS", "/tmp/voucher-test-artifacts")).mkdir(
+        parents=True, exist_ok=True)

@@ -1,0 +1,58 @@
+"""The audit trail is append-only and hash-chained; any change is found."""
+
+import pytest
+import sqlalchemy as sa
+
+from voucher.audit.models import AuditEvent
+from voucher.audit.services import GENESIS_HASH, Actor, record_event, verify_chain
+
+
+def _record(db, n):
+    for i in range(n):
+        record_event(db, Actor.system("test"), "thing.done", "thing", i, note=f"#{i}")
+        db.commit()
+
+
+def test_events_chain_to_each_other(db):
+    _record(db, 3)
+    events = db.execute(sa.select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+    assert events[0].prev_hash == GENESIS_HASH
+    assert [e.prev_hash for e in events[1:]] == [e.hash for e in events[:-1]]
+    assert verify_chain(db).ok and verify_chain(db).checked == 3
+
+
+def test_rolled_back_events_are_not_written(db):
+    record_event(db, Actor.system(), "thing.done", "thing", 1)
+    db.rollback()
+    db.commit()
+    assert db.execute(sa.select(sa.func.count()).select_from(AuditEvent)).scalar() == 0
+
+
+def test_changed_event_is_named_by_the_check(app, db):
+    _record(db, 4)
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"))
+    target = db.execute(sa.select(AuditEvent.id).order_by(AuditEvent.id).offset(2)).scalar()
+    db.execute(sa.update(AuditEvent).where(AuditEvent.id == target)
+               .values(data={"note": "forged"}))
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(sa.text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"))
+    db.commit()
+    report = verify_chain(db)
+    assert (report.ok, report.broken_at) == (False, target)
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {target}" in result.output
+
+
+@pytest.mark.postgres_only
+def test_database_refuses_to_change_or_delete_audit_events(db):
+    _record(db, 1)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.execute(sa.update(AuditEvent).values(action="x"))
+    db.rollback()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        db.execute(sa.delete(AuditEvent))
+    db.rollback()

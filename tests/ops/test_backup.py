@@ -1,0 +1,83 @@
+"""scripts/backup and scripts/restore round-trip the demo database and the uploads."""
+
+import os
+import re
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+import voucher.models  # noqa: F401
+from tests.conftest import BACKEND, POSTGRES_URL
+from voucher.db import Base, make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def figures(url: str) -> dict:
+    """Row counts of every table and the money totals, to compare two databases."""
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        result = {table.name: connection.execute(
+            sa.select(sa.func.count()).select_from(table)).scalar()
+            for table in Base.metadata.sorted_tables}
+        result["budget_totals"] = tuple(connection.execute(sa.text(
+            "SELECT coalesce(sum(amount_cents), 0), coalesce(sum(committed_cents), 0), "
+            "coalesce(sum(released_cents), 0), coalesce(sum(spent_cents), 0) FROM budgets"
+        )).one())
+        result["audit_head"] = connection.execute(sa.text(
+            "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")).scalar()
+    engine.dispose()
+    return result
+
+
+@pytest.fixture
+def target_url(tmp_path):
+    if BACKEND == "sqlite":
+        yield f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+        return
+    name = f"voucher_restore_{uuid.uuid4().hex[:8]}"
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield re.sub(r"/[^/]*$", f"/{name}", POSTGRES_URL)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _script(name, *args, env):
+    return subprocess.run([str(ROOT / "scripts" / name), *args], capture_output=True, text=True,
+                          env={**os.environ, **env}, cwd=ROOT, check=False)
+
+
+def test_backup_and_restore_give_the_same_figures(app, demo, database_url, target_url, tmp_path):
+    uploads = Path(app.config["UPLOAD_DIR"])
+    uploads.mkdir(parents=True, exist_ok=True)
+    (uploads / "a1b2c3.pdf").write_bytes(b"%PDF-1.4 test document\n%%EOF\n")
+    archive = tmp_path / "backup.tar"
+    env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url,
+           "VOUCHER_UPLOAD_DIR": str(uploads)}
+
+    made = _script("backup", str(archive), env=env)
+    assert made.returncode == 0, made.stderr
+    restored_uploads = tmp_path / "restored-uploads"
+    back = _script("restore", str(archive), "--database-url", target_url, "--upload-dir",
+                   str(restored_uploads), env=env)
+    assert back.returncode == 0, back.stderr
+
+    assert figures(target_url) == figures(database_url)
+    assert (restored_uploads / "a1b2c3.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_restore_refuses_to_overwrite_data(app, demo, database_url, tmp_path):
+    archive = tmp_path / "backup.tar"
+    env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url,
+           "VOUCHER_UPLOAD_DIR": str(tmp_path / "u")}
+    assert _script("backup", str(archive), env=env).returncode == 0
+    refused = _script("restore", str(archive), "--database-url", database_url, "--upload-dir",
+                      str(tmp_path / "u2"), env=env)
+    assert refused.returncode == 1
+    assert "not empty" in refused.stderr or "exists" in refused.stderr

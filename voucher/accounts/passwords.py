@@ -1,0 +1,61 @@
+"""Argon2id password hashing (argon2-cffi) and the password rules."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
+
+MIN_LENGTH = 12
+MAX_LENGTH = 256
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong password.
+_DUMMY_HASH: str | None = None
+
+
+def configure(*, fast: bool) -> None:
+    """Tests use cheap parameters; everything else uses argon2-cffi's recommended defaults."""
+    global _hasher, _DUMMY_HASH
+    _hasher = (
+        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1) if fast else PasswordHasher()
+    )
+    _DUMMY_HASH = None
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when the password matches; runs a full verification even without a hash."""
+    global _DUMMY_HASH
+    if password_hash is None:
+        if _DUMMY_HASH is None:
+            _DUMMY_HASH = _hasher.hash("dummy password for timing")
+        password_hash = _DUMMY_HASH
+        password = password + "\x00never"
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def password_problems(password: str, *, email: str | None = None) -> list[str]:
+    """Why a new password is not acceptable (empty when it is)."""
+    problems = []
+    if len(password) < MIN_LENGTH:
+        problems.append(str(_l("The password must be at least %(n)d characters long.",
+                               n=MIN_LENGTH)))
+    if len(password) > MAX_LENGTH:
+        problems.append(str(_l("The password can be at most %(n)d characters long.",
+                               n=MAX_LENGTH)))
+    if email and password.strip().lower() == email.strip().lower():
+        problems.append(str(_l("The password cannot be your e-mail address.")))
+    if len(set(password)) < 4:
+        problems.append(str(_l("The password is too simple; use a few words or varied "
+                               "characters.")))
+    return problems

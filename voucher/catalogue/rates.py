@@ -1,0 +1,54 @@
+"""The voucher value and price cap in force on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from voucher.catalogue.models import IncomeTable, ServiceTypeRate
+from voucher.errors import DomainError
+
+
+class NoRateInForce(DomainError):
+    code = "no_rate_in_force"
+    status = 409
+    message = _l("The service has no voucher value in force on %(day)s.")
+
+
+def rate_on(session: Session, service_type_id: int, day: dt.date) -> ServiceTypeRate:
+    """The rate (unit value, price cap) whose validity covers ``day``: the newest that started
+    on or before it."""
+    rate = session.execute(
+        sa.select(ServiceTypeRate)
+        .where(ServiceTypeRate.service_type_id == service_type_id,
+               ServiceTypeRate.valid_from <= day)
+        .order_by(ServiceTypeRate.valid_from.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if rate is None:
+        raise NoRateInForce(day=day.isoformat())
+    return rate
+
+
+def income_table_on(session: Session, service_type_id: int, day: dt.date) -> IncomeTable | None:
+    """The income table in force on ``day`` for an income-related service, if any."""
+    return session.execute(
+        sa.select(IncomeTable)
+        .where(IncomeTable.service_type_id == service_type_id, IncomeTable.valid_from <= day)
+        .order_by(IncomeTable.valid_from.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def rates_in_force(session: Session, service_type_ids, day: dt.date) -> dict[int, ServiceTypeRate]:
+    """The rate in force on ``day`` of each service type that has one."""
+    rates = {}
+    for service_type_id in service_type_ids:
+        try:
+            rates[service_type_id] = rate_on(session, service_type_id, day)
+        except NoRateInForce:
+            continue
+    return rates

@@ -1,0 +1,1 @@
+"""Clients: residents who hold vouchers. Identity codes are encrypted, masked and audited."""

@@ -1,0 +1,1 @@
+"""Clients' ratings (0–10) of the service events they received."""

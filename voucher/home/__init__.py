@@ -1,0 +1,1 @@
+"""The front page and each role's home page."""

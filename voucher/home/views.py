@@ -1,0 +1,24 @@
+"""Front page: a landing page for visitors, a role's home page for everyone logged in."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from voucher.access import public
+
+bp = Blueprint("home", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    if not current_user.is_authenticated:
+        return render_template("home/landing.html")
+    return render_template(f"home/{current_user.role.value}.html")
+
+
+@bp.get("/accessibility")
+@public
+def accessibility():
+    return render_template("home/accessibility.html")

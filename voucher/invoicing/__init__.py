@@ -1,0 +1,1 @@
+"""Providers' monthly invoices and their approval."""

@@ -1,0 +1,115 @@
+"""Queueing and sending e-mail.
+
+Messages are rendered when queued, in the recipient's language, from
+``voucher/templates/mail/<template>.txt``: the first line is the subject, the rest the body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy.orm import Session
+
+from voucher import clock
+from voucher.mail.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+
+
+class MailServerUnavailable(RuntimeError):
+    """The SMTP server could not be reached; no message was touched."""
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """An absolute link for an e-mail, built from BASE_URL (no request needed)."""
+    base = urlsplit(current_app.config["BASE_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def queue_email(
+    session: Session, *, to: str, template: str, language: str, **context
+) -> OutboxMessage:
+    """Render a message in the recipient's language and put it in the outbox."""
+    with force_locale(language):
+        rendered = render_template(f"mail/{template}.txt", **context)
+    subject, _, body = rendered.strip().partition("\n")
+    message = OutboxMessage(
+        to_address=to,
+        subject=subject.strip(),
+        body_text=body.strip() + "\n",
+        language=language,
+        template=template,
+        next_attempt_at=clock.now(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
+    """Send due messages over SMTP; returns (sent, failed). Failures are retried with backoff.
+
+    Each message is marked sent in its own commit right after delivery, so a crash between two
+    messages never resends the ones already delivered.
+    """
+    config = current_app.config
+    if not config.get("SMTP_HOST"):
+        raise RuntimeError("VOUCHER_SMTP_HOST is not set; e-mail cannot be sent")
+    due = session.execute(
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
+               OutboxMessage.next_attempt_at <= clock.now())
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).scalars().all()
+    sent = failed = 0
+    if not due:
+        return sent, failed
+    try:
+        smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30)
+        if config.get("SMTP_STARTTLS"):
+            smtp.starttls()
+        if config.get("SMTP_USER"):
+            smtp.login(config["SMTP_USER"], config["SMTP_PASSWORD"] or "")
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailServerUnavailable(
+            f"cannot reach {config['SMTP_HOST']}:{config['SMTP_PORT']}: {exc}") from exc
+    with smtp:
+        for message in due:
+            message.attempts += 1
+            try:
+                smtp.send_message(_as_email(message, config["MAIL_FROM"]))
+            except smtplib.SMTPException as exc:
+                message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                message.next_attempt_at = clock.now() + dt.timedelta(minutes=2**message.attempts)
+                failed += 1
+                log.warning("outbox message %s not sent: %s", message.id, type(exc).__name__)
+            else:
+                message.sent_at = clock.now()
+                message.last_error = None
+                sent += 1
+            session.commit()
+    return sent, failed
+
+
+def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = message.to_address
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
+    email["Content-Language"] = message.language
+    email.set_content(message.body_text)
+    return email

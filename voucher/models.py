@@ -1,0 +1,35 @@
+"""Imports every model so that Base.metadata knows all tables (Alembic, tests)."""
+
+from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
+from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401
+from voucher.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from voucher.budgets.models import Budget, BudgetEntry  # noqa: F401
+from voucher.catalogue.models import (  # noqa: F401
+    IncomeTable,
+    IncomeTableRow,
+    ServiceType,
+    ServiceTypeRate,
+)
+from voucher.clients.models import Client  # noqa: F401
+from voucher.feedback.models import Feedback  # noqa: F401
+from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceNumberSequence  # noqa: F401
+from voucher.mail.models import OutboxMessage  # noqa: F401
+from voucher.municipalities.models import Municipality  # noqa: F401
+from voucher.providers.models import (  # noqa: F401
+    Provider,
+    ProviderDecision,
+    ProviderDocument,
+    ProviderExpiryNotice,
+    ProviderLanguage,
+    ProviderPrice,
+    ProviderService,
+    ProviderSite,
+)
+from voucher.redemptions.models import Redemption  # noqa: F401
+from voucher.settlement.models import Payment, PaymentBatch  # noqa: F401
+from voucher.vouchers.models import (  # noqa: F401
+    Voucher,
+    VoucherAssignment,
+    VoucherPeriod,
+    VoucherPolicy,
+)

@@ -1,0 +1,1 @@
+"""Member municipalities of the joint authority; each pays for its own residents."""

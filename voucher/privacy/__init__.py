@@ -1,0 +1,1 @@
+"""Data protection: encryption key rotation, a client's data export, retention."""

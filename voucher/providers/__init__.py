@@ -1,0 +1,1 @@
+"""Providers: continuous application, review, approval, prices and the public register."""

@@ -1,0 +1,24 @@
+"""``flask --app voucher providers …``: the providers' scheduled jobs."""
+
+from __future__ import annotations
+
+import click
+
+from voucher import db
+
+
+@click.group("providers")
+def providers_group():
+    """Providers."""
+
+
+@providers_group.command("check-expiry")
+def check_expiry_command():
+    """Remind providers 30 days before their insurance or a document expires, and notify them
+    (and flag them to administrators) once it has expired. Idempotent; run daily from cron."""
+    import voucher.models  # noqa: F401  (every table: the audit trail refers to clients)
+    from voucher.providers.expiry import check_expiry
+
+    with db.command_session() as session:
+        report = check_expiry(session)
+    click.echo(f"reminders sent {report.reminders}, expiry notices sent {report.expired}")

@@ -1,0 +1,1 @@
+"""Service events (redemptions) recorded against assigned vouchers."""

@@ -1,0 +1,1 @@
+"""Settlement: approved invoices become budget spending and one SEPA payment batch."""

@@ -1,0 +1,77 @@
+"""Commands: ``settlement run`` (the same run as the admin page) and ``reconcile``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+from flask import current_app
+from flask_babel import force_locale
+
+from voucher import db
+from voucher.money import format_cents
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@click.group("settlement")
+def settlement_group():
+    """Settlement of approved invoices."""
+
+
+@settlement_group.command("run")
+@click.option("--up-to", "up_to", metavar="YYYY-MM-DD",
+              help="Only invoices approved on or before this date.")
+def settlement_run(up_to: str | None):
+    """Pay approved invoices: spending, payments and the pain.001 file, in one transaction."""
+    from voucher.audit.services import Actor
+    from voucher.errors import DomainError
+    from voucher.settlement.run import Payer, settle_approved_invoices
+
+    try:
+        with db.command_session() as session:
+            result = settle_approved_invoices(
+                session, actor=Actor.system("cli:settlement"),
+                payer=Payer.from_config(current_app.config), up_to=_date(up_to))
+            batch = result.batch and (result.batch.id, result.batch.payment_count,
+                                      result.batch.total_cents)
+    except DomainError as exc:
+        click.echo(f"Settlement failed, nothing was changed: {exc}", err=True)
+        sys.exit(1)
+    with force_locale("en"):
+        for held in result.held:
+            click.echo(f"waits: invoice {held.number} ({held.provider}): {held.message('en')}")
+    if batch is None:
+        click.echo("Nothing to pay.")
+        return
+    batch_id, payments, total = batch
+    click.echo(f"Payment batch {batch_id}: {payments} payments, {format_cents(total, 'en')}. "
+               f"Released unused commitment: {format_cents(result.released_cents, 'en')}.")
+
+
+@click.command("reconcile")
+@click.option("--from", "starts_on", metavar="YYYY-MM-DD", help="First day of the period.")
+@click.option("--to", "ends_on", metavar="YYYY-MM-DD", help="Last day of the period.")
+def reconcile(starts_on: str | None, ends_on: str | None):
+    """Check that budgets, ledger, service events, invoices and payments add up; exit 1 and
+    name every difference when they do not."""
+    from voucher.settlement.reconciliation import Period, find_differences
+
+    with db.command_session() as session:
+        differences = find_differences(session, Period(_date(starts_on), _date(ends_on)))
+        lines = [d.describe() for d in differences]
+    if not lines:
+        click.echo("Everything reconciles.")
+        return
+    click.echo(f"{len(lines)} difference(s):", err=True)
+    for line in lines:
+        click.echo(f"  {line}", err=True)
+    sys.exit(1)

@@ -1,0 +1,251 @@
+"""Planning a settlement run: which approved invoices can be paid now, which must wait and
+why, and how vouchers' commitments must move so that no budget spends what it did not commit.
+
+The plan only reads. The run (``run.py``) computes it under its lock and then carries it out;
+the settlement page shows the same plan as a preview.
+
+Rules:
+- An invoice is held (left approved and unpaid, reported) when its bank account is not valid,
+  when its totals do not add up to its lines or a line's service event is not waiting for
+  settlement, or when a voucher's spending in a year cannot be covered by its commitment.
+- A voucher whose validity crosses a new year committed each year its share. If its spending
+  in a year exceeds that year's open commitment, the difference moves from the voucher's other
+  years (what they neither spent nor still need for events waiting), as a release there and a
+  commitment here (reason ``year_transfer``), if the receiving budget has room. Cents lost to
+  rounding each event separately (at most one cent per event) are committed from the budget
+  (reason ``rounding``). Anything else is held.
+- A provider whose invoices in the run add up to nothing or less (credit notes) is held until
+  later invoices cover the credit. One payment per provider, to the account on its newest
+  invoice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from voucher.budgets.models import Budget
+from voucher.invoicing.models import Invoice
+from voucher.invoicing.reference import is_valid_reference
+from voucher.money import format_cents
+from voucher.settlement import queries
+from voucher.settlement.sepa import is_valid_account, remittance_for
+from voucher.vouchers.models import Voucher
+
+#: Why an invoice waits, with the message shown to the administrator.
+HOLD_REASONS = {
+    "invalid_account": _l("The bank account on the invoice (%(iban)s %(bic)s) is not valid."),
+    "totals_differ": _l("The invoice's totals do not add up to its lines, or some of its "
+                        "service events are not waiting for settlement. Check the invoice."),
+    "commitment_short": _l("Voucher %(voucher)s lacks %(missing)s of commitment for "
+                           "%(year)s, and neither its other years nor the budget can cover "
+                           "it."),
+    "credit_exceeds": _l("The provider's invoices in this run add up to %(total)s: nothing to "
+                         "pay. They wait until later invoices cover the credit."),
+}
+
+
+@dataclass(frozen=True)
+class HeldInvoice:
+    invoice_id: int
+    number: int
+    provider: str
+    reason: str
+    params: dict
+
+    def message(self, language: str = "fi") -> str:
+        params = {key: format_cents(value, language) if key.endswith("_cents") else value
+                  for key, value in self.params.items()}
+        params = {key.removesuffix("_cents"): value for key, value in params.items()}
+        return str(HOLD_REASONS[self.reason]) % params
+
+    def as_json(self) -> dict:
+        return {"invoice_id": self.invoice_id, "number": self.number, "provider": self.provider,
+                "reason": self.reason, "params": self.params}
+
+    @classmethod
+    def from_json(cls, data: dict) -> HeldInvoice:
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class PlannedPayment:
+    provider_id: int
+    creditor_name: str
+    iban: str
+    bic: str | None
+    invoice_ids: tuple[int, ...]
+    invoice_numbers: tuple[int, ...]
+    voucher_share_cents: int
+    #: The invoice's payment reference when the payment covers a single invoice.
+    reference: str | None
+
+    @property
+    def remittance_info(self) -> str:
+        return remittance_for(list(self.invoice_numbers))
+
+
+@dataclass(frozen=True)
+class CommitmentMove:
+    """Commitment a voucher moves between budgets (a year transfer) or takes from a budget's
+    free money (rounding)."""
+
+    voucher_id: int
+    to_budget_id: int
+    amount_cents: int
+    from_budget_id: int | None = None
+
+    @property
+    def reason(self) -> str:
+        return "year_transfer" if self.from_budget_id else "rounding"
+
+
+@dataclass
+class SettlementPlan:
+    up_to: dt.date | None
+    payments: list[PlannedPayment] = field(default_factory=list)
+    held: list[HeldInvoice] = field(default_factory=list)
+    moves: list[CommitmentMove] = field(default_factory=list)
+    #: Budget id → the run's spending from it.
+    spend_by_budget: dict[int, int] = field(default_factory=dict)
+    line_count: int = 0
+    held_ids: frozenset[int] = frozenset()
+
+    @property
+    def total_cents(self) -> int:
+        return sum(p.voucher_share_cents for p in self.payments)
+
+    @property
+    def invoice_count(self) -> int:
+        return sum(len(p.invoice_ids) for p in self.payments)
+
+    def invoice_ids(self) -> sa.Select:
+        return sa.select(Invoice.id).where(queries.open_invoice_filter(self.up_to, self.held_ids))
+
+
+def plan_settlement(session: Session, *, up_to: dt.date | None = None,
+                    lock: bool = False) -> SettlementPlan:
+    """Plan paying every approved, unpaid invoice (approved on or before ``up_to``).
+
+    ``lock`` locks the invoices (the run holds them until it commits)."""
+    query = (sa.select(Invoice.id, Invoice.number, Invoice.provider_id, Invoice.provider_name,
+                       Invoice.iban, Invoice.bic, Invoice.reference, Invoice.voucher_total_cents,
+                       Invoice.line_count)
+             .where(queries.open_invoice_filter(up_to)).order_by(Invoice.number))
+    if lock:
+        query = query.with_for_update()
+    invoices = {row.id: row for row in session.execute(query)}
+    held: dict[int, HeldInvoice] = {}
+
+    def hold(invoice_id: int, reason: str, **params) -> None:
+        if invoice_id not in held:
+            row = invoices[invoice_id]
+            held[invoice_id] = HeldInvoice(invoice_id, row.number, row.provider_name, reason,
+                                           params)
+
+    for row in invoices.values():
+        if not is_valid_account(row.iban, row.bic):
+            hold(row.id, "invalid_account", iban=row.iban or "", bic=row.bic or "")
+    plan = SettlementPlan(up_to=up_to)
+    if len(held) < len(invoices):
+        totals = queries.invoice_line_totals(
+            session, sa.select(Invoice.id).where(queries.open_invoice_filter(up_to)))
+        for row in invoices.values():
+            if totals.get(row.id, (0, 0, 0)) != (row.voucher_total_cents, row.line_count, 0):
+                hold(row.id, "totals_differ")
+    while True:
+        plan.held_ids = frozenset(held)
+        before = len(held)
+        plan.moves = _cover_commitments(session, plan, hold)
+        _hold_credit_providers(invoices, held, hold)
+        if len(held) == before:
+            break
+    plan.held = sorted(held.values(), key=lambda h: h.number)
+    plan.payments = _payments(invoices, held)
+    plan.line_count = sum(invoices[i].line_count for p in plan.payments for i in p.invoice_ids)
+    if plan.payments:
+        plan.spend_by_budget = queries.spend_by_budget(session, plan.invoice_ids())
+    return plan
+
+
+def _cover_commitments(session: Session, plan: SettlementPlan, hold) -> list[CommitmentMove]:
+    """The commitment moves the run needs; holds the invoices of what cannot be covered."""
+    invoice_ids = plan.invoice_ids()
+    shortfalls = queries.commitment_shortfalls(session, invoice_ids)
+    moves: list[CommitmentMove] = []
+    room: dict[int, int] = {}  # budget id → free money left for this plan's commitments
+    for voucher_id in sorted({v for v, _y, _m in shortfalls}):
+        voucher = session.get(Voucher, voucher_id)
+        budgets = {b.year: b for b in session.execute(sa.select(Budget).where(
+            Budget.municipality_id == voucher.municipality_id,
+            Budget.service_type_id == voucher.service_type_id)).scalars()}
+        for budget in budgets.values():
+            room.setdefault(budget.id, budget.free_cents)
+        years = queries.voucher_years(session, voucher_id, invoice_ids)
+        for year in sorted(years):
+            figures = years[year]
+            missing = figures["settled"] + figures["new"] - figures["open"]
+            if missing <= 0:
+                continue
+            target = budgets.get(year)
+            planned: list[CommitmentMove] = []
+            for other in sorted(years, reverse=True):
+                spare = years[other]
+                surplus = (spare["open"] - spare["settled"] - spare["new"] - spare["pending"])
+                take = min(surplus, missing)
+                if other == year or take <= 0 or target is None or other not in budgets:
+                    continue
+                planned.append(CommitmentMove(voucher_id, target.id, take, budgets[other].id))
+                missing -= take
+            if missing > 0 and target is not None and missing <= figures["events"]:
+                planned.append(CommitmentMove(voucher_id, target.id, missing))
+                missing = 0
+            needed = sum(m.amount_cents for m in planned)
+            if missing > 0 or target is None or room.get(target.id, 0) < needed:
+                shortfall = figures["settled"] + figures["new"] - figures["open"]
+                for invoice_id in queries.invoices_with_voucher_year(
+                        session, voucher_id, year, invoice_ids):
+                    hold(invoice_id, "commitment_short", voucher=voucher.code, year=year,
+                         missing_cents=shortfall)
+                continue
+            room[target.id] -= needed
+            for move in planned:
+                years[year]["open"] += move.amount_cents
+                if move.from_budget_id:
+                    source_year = next(y for y, b in budgets.items() if b.id == move.from_budget_id)
+                    years[source_year]["open"] -= move.amount_cents
+                    room[move.from_budget_id] += move.amount_cents
+            moves.extend(planned)
+    return moves
+
+
+def _hold_credit_providers(invoices: dict, held: dict, hold) -> None:
+    totals: dict[int, int] = {}
+    for row in invoices.values():
+        if row.id not in held:
+            totals[row.provider_id] = totals.get(row.provider_id, 0) + row.voucher_total_cents
+    for row in invoices.values():
+        if row.id not in held and totals[row.provider_id] <= 0:
+            hold(row.id, "credit_exceeds", total_cents=totals[row.provider_id])
+
+
+def _payments(invoices: dict, held: dict) -> list[PlannedPayment]:
+    by_provider: dict[int, list] = {}
+    for row in invoices.values():  # ordered by invoice number
+        if row.id not in held:
+            by_provider.setdefault(row.provider_id, []).append(row)
+    payments = []
+    for provider_id, rows in sorted(by_provider.items()):
+        newest = rows[-1]
+        single = len(rows) == 1 and is_valid_reference(newest.reference)
+        payments.append(PlannedPayment(
+            provider_id=provider_id, creditor_name=newest.provider_name, iban=newest.iban,
+            bic=newest.bic or None, invoice_ids=tuple(r.id for r in rows),
+            invoice_numbers=tuple(r.number for r in rows),
+            voucher_share_cents=sum(r.voucher_total_cents for r in rows),
+            reference=newest.reference if single else None))
+    return payments

@@ -1,0 +1,298 @@
+"""Reconciliation: proof that every euro is where the ledger says it is.
+
+For every budget (municipality × service type × year) in the period:
+  budget ≥ committed − released ≥ spent, and the ledger's commit, release and spend entries add
+  up to those totals; the settled service events add up to the spend entries.
+For every payment batch created in the period: each spend entry equals the lines it stands
+for, the spend entries equal the payments' voucher shares, the batch's total and count equal
+its payments. Every payment equals its invoices, every invoice its lines, every line its
+service event; paid invoices have settled events and settled events paid invoices. No voucher
+spends more in a year than it has committed for that year.
+
+``find_differences`` returns each difference with the municipality, service, year, amount and
+the row it concerns; an empty list means everything reconciles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from voucher import clock
+from voucher.budgets.models import Budget, BudgetEntry, EntryKind
+from voucher.catalogue.models import ServiceType
+from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from voucher.money import format_cents
+from voucher.municipalities.models import Municipality
+from voucher.redemptions.models import Redemption, RedemptionStatus
+from voucher.settlement.models import Payment, PaymentBatch
+from voucher.settlement.queries import (
+    join_paying_budget,
+    open_commitment_by_voucher_year,
+    year_of,
+)
+from voucher.vouchers.models import Voucher
+
+#: What each check compares, in words.
+CHECKS = {
+    "over_committed": _l("open commitment exceeds the budget"),
+    "overspent": _l("spending exceeds the open commitment"),
+    "ledger_commit": _l("commit entries differ from the budget's committed total"),
+    "ledger_release": _l("release entries differ from the budget's released total"),
+    "ledger_spend": _l("spend entries differ from the budget's spent total"),
+    "settled_vs_spend": _l("settled service events differ from the spend entries"),
+    "spend_entry": _l("spend entry differs from the batch's lines it stands for"),
+    "batch_payments": _l("batch's spend entries differ from its payments' voucher shares"),
+    "batch_total": _l("batch total or count differs from its payments"),
+    "payment_invoices": _l("payment differs from its invoices"),
+    "invoice_lines": _l("invoice totals differ from its lines"),
+    "line_event": _l("invoice line differs from its service event"),
+    "status": _l("invoice or service event state does not match its payment"),
+    "voucher_overspent": _l("voucher spent more in the year than it has committed"),
+}
+
+
+@dataclass(frozen=True)
+class Difference:
+    check: str
+    #: The difference in cents (what is there minus what should be).
+    amount_cents: int
+    #: The row concerned, as "table id".
+    row: str
+    municipality: Municipality | None = None
+    service: ServiceType | None = None
+    year: int | None = None
+    figures: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line in English, for the CLI and test failures."""
+        where = ", ".join(filter(None, [
+            self.municipality.name_fi if self.municipality else None,
+            self.service.name_fi if self.service else None,
+            str(self.year) if self.year else None]))
+        amount = format_cents(self.amount_cents, "fi")
+        with force_locale("en"):
+            check = str(CHECKS[self.check])
+        return f"{where or '-'}: {check}: {amount} (row: {self.row})"
+
+
+@dataclass
+class Period:
+    """From and to (inclusive) Finnish dates; None means open-ended."""
+
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+
+    def years(self, column):
+        return sa.and_(sa.true(), *([column >= self.starts_on.year] if self.starts_on else []),
+                       *([column <= self.ends_on.year] if self.ends_on else []))
+
+    def moments(self, column):
+        return sa.and_(
+            sa.true(), *([column >= clock.start_of_day(self.starts_on)] if self.starts_on else []),
+            *([column < clock.start_of_day(self.ends_on + dt.timedelta(days=1))]
+              if self.ends_on else []))
+
+    def dates(self, column):
+        return sa.and_(sa.true(), *([column >= self.starts_on] if self.starts_on else []),
+                       *([column <= self.ends_on] if self.ends_on else []))
+
+
+def find_differences(session: Session, period: Period | None = None) -> list[Difference]:
+    """Every difference in the period (all time when no period is given)."""
+    period = period or Period()
+    return [*_budget_differences(session, period), *_batch_differences(session, period),
+            *_invoice_differences(session, period), *_voucher_differences(session, period)]
+
+
+def _names(session: Session):
+    municipalities = {m.id: m for m in session.execute(sa.select(Municipality)).scalars()}
+    services = {s.id: s for s in session.execute(sa.select(ServiceType)).scalars()}
+    return municipalities, services
+
+
+def _budget_differences(session: Session, period: Period) -> list[Difference]:
+    municipalities, services = _names(session)
+    budgets = session.execute(sa.select(Budget).where(period.years(Budget.year))
+                              .order_by(Budget.id)).scalars().all()
+    entry_sums = {(b, k): int(t) for b, k, t in session.execute(
+        sa.select(BudgetEntry.budget_id, BudgetEntry.kind, sa.func.sum(BudgetEntry.amount_cents))
+        .group_by(BudgetEntry.budget_id, BudgetEntry.kind))}
+    settled = dict(session.execute(join_paying_budget(
+        sa.select(Budget.id, sa.func.sum(Redemption.voucher_pays_cents))
+        .select_from(Redemption), Redemption.service_date)
+        .where(Redemption.status == RedemptionStatus.SETTLED)
+        .group_by(Budget.id)).all())
+    differences = []
+    for budget in budgets:
+        def differ(check, amount, budget=budget, **figures):
+            differences.append(Difference(
+                check, amount, f"budgets {budget.id}", municipalities[budget.municipality_id],
+                services[budget.service_type_id], budget.year, figures))
+
+        open_commitment = budget.committed_cents - budget.released_cents
+        if open_commitment > budget.amount_cents:
+            differ("over_committed", open_commitment - budget.amount_cents)
+        if budget.spent_cents > open_commitment:
+            differ("overspent", budget.spent_cents - open_commitment)
+        for kind, total in ((EntryKind.COMMIT, budget.committed_cents),
+                            (EntryKind.RELEASE, budget.released_cents),
+                            (EntryKind.SPEND, budget.spent_cents)):
+            entries = entry_sums.get((budget.id, kind), 0)
+            if entries != total:
+                differ(f"ledger_{kind.value}", entries - total, entries=entries, total=total)
+        spend = entry_sums.get((budget.id, EntryKind.SPEND), 0)
+        events = int(settled.get(budget.id) or 0)
+        if events != spend:
+            differ("settled_vs_spend", events - spend, events=events, entries=spend)
+    return differences
+
+
+def _batch_differences(session: Session, period: Period) -> list[Difference]:
+    municipalities, services = _names(session)
+    batches = {b.id: b for b in session.execute(
+        sa.select(PaymentBatch).where(period.moments(PaymentBatch.created_at))).scalars()}
+    if not batches:
+        return []
+    in_period = PaymentBatch.id.in_(sa.select(PaymentBatch.id).where(
+        period.moments(PaymentBatch.created_at)))
+    lines = {(batch, budget): int(total) for batch, budget, total in session.execute(
+        join_paying_budget(
+            sa.select(Payment.batch_id, Budget.id, sa.func.sum(InvoiceLine.voucher_pays_cents))
+            .select_from(InvoiceLine)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .join(Payment, Payment.id == Invoice.payment_id)
+            .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+            .join(Redemption, Redemption.id == InvoiceLine.redemption_id),
+            InvoiceLine.service_date)
+        .where(in_period).group_by(Payment.batch_id, Budget.id))}
+    entries = session.execute(
+        sa.select(BudgetEntry, Budget).join(Budget)
+        .join(PaymentBatch, PaymentBatch.id == BudgetEntry.payment_batch_id)
+        .where(BudgetEntry.kind == EntryKind.SPEND, in_period)).all()
+    differences = []
+    seen = set()
+    for entry, budget in entries:
+        key = (entry.payment_batch_id, entry.budget_id)
+        seen.add(key)
+        if entry.amount_cents != lines.get(key, 0):
+            differences.append(Difference(
+                "spend_entry", entry.amount_cents - lines.get(key, 0),
+                f"budget_entries {entry.id}", municipalities[budget.municipality_id],
+                services[budget.service_type_id], budget.year,
+                {"entry": entry.amount_cents, "lines": lines.get(key, 0)}))
+    for (batch_id, budget_id), total in lines.items():
+        if (batch_id, budget_id) not in seen and total:
+            budget = session.get(Budget, budget_id)
+            differences.append(Difference(
+                "spend_entry", -total, f"payment_batches {batch_id}",
+                municipalities[budget.municipality_id], services[budget.service_type_id],
+                budget.year, {"entry": 0, "lines": total}))
+    spend = dict(session.execute(
+        sa.select(BudgetEntry.payment_batch_id, sa.func.sum(BudgetEntry.amount_cents))
+        .where(BudgetEntry.kind == EntryKind.SPEND, BudgetEntry.payment_batch_id.in_(batches))
+        .group_by(BudgetEntry.payment_batch_id)).all())
+    payments = {row[0]: row[1:] for row in session.execute(
+        sa.select(Payment.batch_id, sa.func.sum(Payment.voucher_share_cents),
+                  sa.func.sum(Payment.amount_cents), sa.func.count())
+        .where(Payment.batch_id.in_(batches)).group_by(Payment.batch_id))}
+    for batch in batches.values():
+        shares, amounts, count = (int(x) for x in payments.get(batch.id, (0, 0, 0)))
+        if int(spend.get(batch.id) or 0) != shares:
+            differences.append(Difference("batch_payments", int(spend.get(batch.id) or 0)
+                                          - shares, f"payment_batches {batch.id}"))
+        if (batch.total_cents, batch.payment_count) != (amounts, count):
+            differences.append(Difference("batch_total", batch.total_cents - amounts,
+                                          f"payment_batches {batch.id}",
+                                          figures={"count": batch.payment_count,
+                                                   "payments": count}))
+    invoiced = dict(session.execute(
+        sa.select(Invoice.payment_id, sa.func.sum(Invoice.voucher_total_cents))
+        .where(Invoice.payment_id.is_not(None)).group_by(Invoice.payment_id)).all())
+    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
+                                   .order_by(Payment.id)).scalars():
+        total = int(invoiced.get(payment.id) or 0)
+        if payment.voucher_share_cents != total:
+            differences.append(Difference("payment_invoices", payment.voucher_share_cents - total,
+                                          f"payments {payment.id}"))
+    return differences
+
+
+def _invoice_differences(session: Session, period: Period) -> list[Difference]:
+    in_period = period.dates(Invoice.period)
+    differences = []
+    totals = sa.select(
+        InvoiceLine.invoice_id.label("invoice_id"),
+        sa.func.sum(InvoiceLine.voucher_pays_cents).label("voucher"),
+        sa.func.sum(InvoiceLine.client_pays_cents).label("client"),
+        sa.func.count().label("lines")).group_by(InvoiceLine.invoice_id).subquery()
+    for invoice, voucher, client, count in session.execute(
+            sa.select(Invoice, totals.c.voucher, totals.c.client, totals.c.lines)
+            .outerjoin(totals, totals.c.invoice_id == Invoice.id).where(in_period)
+            .order_by(Invoice.id)):
+        voucher, client, count = int(voucher or 0), int(client or 0), int(count or 0)
+        if (invoice.voucher_total_cents, invoice.client_total_cents, invoice.line_count) != (
+                voucher, client, count):
+            differences.append(Difference(
+                "invoice_lines", invoice.voucher_total_cents - voucher,
+                f"invoices {invoice.id} (number {invoice.number})",
+                figures={"lines": count, "line_count": invoice.line_count}))
+        if (invoice.status == InvoiceStatus.PAID) != (invoice.payment_id is not None):
+            differences.append(Difference("status", invoice.voucher_total_cents,
+                                          f"invoices {invoice.id} (number {invoice.number})"))
+    paid = Invoice.status == InvoiceStatus.PAID
+    settled = Redemption.status == RedemptionStatus.SETTLED
+    for line, redemption, voucher in session.execute(
+            sa.select(InvoiceLine, Redemption, Voucher)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .join(Redemption, Redemption.id == InvoiceLine.redemption_id)
+            .join(Voucher, Voucher.id == Redemption.voucher_id)
+            .where(in_period, paid, sa.or_(
+                ~settled,
+                InvoiceLine.voucher_pays_cents != Redemption.voucher_pays_cents,
+                InvoiceLine.client_pays_cents != Redemption.client_pays_cents,
+                InvoiceLine.units != Redemption.units))
+            .order_by(InvoiceLine.id).limit(100)):
+        check = ("line_event" if line.voucher_pays_cents != redemption.voucher_pays_cents
+                 or line.client_pays_cents != redemption.client_pays_cents
+                 or line.units != redemption.units else "status")
+        differences.append(Difference(
+            check, line.voucher_pays_cents - redemption.voucher_pays_cents
+            if check == "line_event" else line.voucher_pays_cents,
+            f"invoice_lines {line.id}", voucher.municipality, voucher.service_type,
+            line.service_date.year))
+    orphans = (sa.select(Redemption, Voucher).join(Voucher, Voucher.id == Redemption.voucher_id)
+               .where(settled, period.dates(Redemption.service_date), ~sa.exists(
+                   sa.select(InvoiceLine.id).join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                   .where(InvoiceLine.redemption_id == Redemption.id, paid)))
+               .order_by(Redemption.id).limit(100))
+    for redemption, voucher in session.execute(orphans):
+        differences.append(Difference(
+            "status", redemption.voucher_pays_cents, f"redemptions {redemption.id}",
+            voucher.municipality, voucher.service_type, redemption.service_date.year))
+    return differences
+
+
+def _voucher_differences(session: Session, period: Period) -> list[Difference]:
+    """No voucher has spent more in a year than it has open commitment for that year."""
+    opened = open_commitment_by_voucher_year(period.years(Budget.year)).subquery()
+    event_year = year_of(Redemption.service_date)
+    spent = (sa.select(Redemption.voucher_id.label("voucher_id"), event_year.label("year"),
+                       sa.func.sum(Redemption.voucher_pays_cents).label("amount"))
+             .where(Redemption.status == RedemptionStatus.SETTLED, period.years(event_year))
+             .group_by(Redemption.voucher_id, event_year)).subquery()
+    over = spent.c.amount - sa.func.coalesce(opened.c.amount, 0)
+    rows = session.execute(
+        sa.select(Voucher, spent.c.year, over)
+        .join(spent, spent.c.voucher_id == Voucher.id)
+        .outerjoin(opened, sa.and_(opened.c.voucher_id == spent.c.voucher_id,
+                                   opened.c.year == spent.c.year))
+        .where(over > 0).order_by(Voucher.id).limit(100))
+    return [Difference("voucher_overspent", int(amount), f"vouchers {voucher.id}",
+                       voucher.municipality, voucher.service_type, int(year))
+            for voucher, year, amount in rows]

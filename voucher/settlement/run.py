@@ -1,0 +1,291 @@
+"""The settlement run: approved invoices become budget spending and one payment batch.
+
+One service function, used by the admin page and the CLI. Everything happens in the caller's
+transaction, so a failure anywhere leaves nothing half-settled and the next run does the whole
+work again. Runs are serialised (a transaction-level advisory lock on PostgreSQL; SQLite's
+write lock otherwise): a second run started at the same time waits, then finds nothing left to
+pay. The work is set-based: a handful of statements over all lines, whatever their number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from voucher import clock
+from voucher.audit.services import Actor, record_event
+from voucher.budgets import ledger
+from voucher.budgets.models import Budget, BudgetEntry, EntryKind
+from voucher.errors import DomainError
+from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from voucher.redemptions.models import Redemption, RedemptionStatus
+from voucher.settlement import queries
+from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
+from voucher.settlement.planning import HeldInvoice, SettlementPlan, plan_settlement
+from voucher.settlement.sepa import CreditTransfer, build_payment_file, next_banking_day
+from voucher.vouchers.models import CLOSED_STATUSES, Voucher
+
+#: Key of the PostgreSQL advisory lock that lets one settlement run at a time.
+RUN_LOCK_KEY = 7_201_006
+#: A voucher closed this long before the previous batch was already looked at by it.
+_CLOSED_MARGIN = dt.timedelta(days=1)
+
+
+class SettlementFailed(DomainError):
+    code = "settlement_failed"
+    status = 409
+    message = _l("Settlement was stopped and nothing was changed: %(reason)s")
+
+
+@dataclass
+class SettlementResult:
+    batch: PaymentBatch | None
+    held: list[HeldInvoice] = field(default_factory=list)
+    released_cents: int = 0
+
+
+@dataclass(frozen=True)
+class Payer:
+    """The authority's account the payments are made from (config AUTHORITY_*)."""
+
+    name: str
+    iban: str
+    bic: str | None
+
+    @classmethod
+    def from_config(cls, config) -> Payer:
+        return cls(config["AUTHORITY_NAME"], config["AUTHORITY_IBAN"],
+                   config.get("AUTHORITY_BIC") or None)
+
+
+def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
+                             up_to: dt.date | None = None) -> SettlementResult:
+    """Pay every approved, unpaid invoice (approved on or before ``up_to``) in one batch.
+
+    Writes one ``spend`` entry per budget (municipality × service type × year of the service
+    date) for the voucher shares of the lines, moves commitment between a voucher's years where
+    its spending needs it, releases the commitment of closed vouchers that is now known to be
+    unused, marks the lines' service events ``settled`` and the invoices ``paid``, and creates
+    the batch with one payment per provider and its pain.001 file. Invoices that cannot be
+    paid now stay approved and are reported. Returns no batch when nothing can be paid.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(RUN_LOCK_KEY)))
+        # Room for the run's hash joins and aggregates over all lines (this transaction only).
+        session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
+    previous_run = session.execute(sa.select(sa.func.max(PaymentBatch.created_at))).scalar()
+    plan = plan_settlement(session, up_to=up_to, lock=True)
+    if not plan.payments:
+        return SettlementResult(batch=None, held=plan.held)
+    if sum(plan.spend_by_budget.values()) != plan.total_cents:
+        raise SettlementFailed(reason="the lines' budgets do not add up to the invoices")
+    _lock_budgets(session, plan)
+    now = clock.now()
+    batch = PaymentBatch(
+        message_id=f"PS{clock.local(now):%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}",
+        up_to=up_to, status=BatchStatus.CREATED, total_cents=plan.total_cents,
+        payment_count=len(plan.payments), execution_on=next_banking_day(clock.today()),
+        sepa_xml="", held_invoices=[h.as_json() for h in plan.held],
+        created_at=now, created_by_user_id=actor.user_id)
+    session.add(batch)
+    session.flush()
+    moved = _move_commitments(session, plan, batch, actor)
+    payments = _create_payments(session, plan, batch)
+    _mark_invoices_paid(session, plan, batch, now)
+    _refresh_statistics(session, "invoices", "payments")
+    _mark_events_settled(session, plan, batch)
+    _refresh_statistics(session, "redemptions")
+    _record_spending(session, plan, batch, actor, now)
+    released = _release_unused(session, batch, actor, now,
+                               since=previous_run - _CLOSED_MARGIN if previous_run else None)
+    batch.sepa_xml = build_payment_file(
+        message_id=batch.message_id, created_at=now, execution_on=batch.execution_on,
+        debtor_name=payer.name, debtor_iban=payer.iban, debtor_bic=payer.bic,
+        transfers=[CreditTransfer(p.end_to_end_id, p.creditor_name, p.iban, p.bic,
+                                  p.amount_cents, p.reference, p.remittance_info)
+                   for p in payments])
+    for payment, planned in zip(payments, plan.payments, strict=True):
+        record_event(session, actor, "payment.created", "payment", payment.id,
+                     batch_id=batch.id, provider_id=payment.provider_id,
+                     amount_cents=payment.amount_cents, invoice_ids=list(planned.invoice_ids))
+    record_event(session, actor, "settlement.run", "payment_batch", batch.id,
+                 up_to=up_to, invoices=plan.invoice_count, lines=plan.line_count,
+                 total_cents=batch.total_cents, payments=batch.payment_count,
+                 commitment_moves=moved, released_cents=released,
+                 held=[{"invoice_id": h.invoice_id, "reason": h.reason} for h in plan.held])
+    session.flush()
+    return SettlementResult(batch=batch, held=plan.held, released_cents=released)
+
+
+def _lock_budgets(session: Session, plan: SettlementPlan) -> None:
+    """Lock the budgets the run touches, in id order, so that it cannot deadlock with issuing
+    (which updates the same rows one or two at a time)."""
+    ids = set(plan.spend_by_budget)
+    ids.update(m.to_budget_id for m in plan.moves)
+    ids.update(m.from_budget_id for m in plan.moves if m.from_budget_id)
+    session.execute(sa.select(Budget.id).where(Budget.id.in_(sorted(ids)))
+                    .order_by(Budget.id).with_for_update()).all()
+
+
+def _move_commitments(session: Session, plan: SettlementPlan, batch: PaymentBatch,
+                      actor: Actor) -> int:
+    """Year transfers (release there, commit here) and rounding top-ups, through the ledger's
+    guarded updates; the entries name the batch."""
+    entry_ids = []
+    for move in plan.moves:
+        try:
+            if move.from_budget_id:
+                entry_ids.append(ledger.release(
+                    session, session.get(Budget, move.from_budget_id), move.amount_cents,
+                    voucher_id=move.voucher_id, reason=move.reason, user_id=actor.user_id).id)
+            entry_ids.append(ledger.commit(
+                session, session.get(Budget, move.to_budget_id), move.amount_cents,
+                voucher_id=move.voucher_id, reason=move.reason, user_id=actor.user_id).id)
+        except (ledger.BudgetExceeded, ledger.ReleaseExceedsCommitment) as exc:
+            raise SettlementFailed(reason=str(exc)) from exc
+    if entry_ids:
+        session.execute(sa.update(BudgetEntry).where(BudgetEntry.id.in_(entry_ids))
+                        .values(payment_batch_id=batch.id)
+                        .execution_options(synchronize_session=False))
+    return len(plan.moves)
+
+
+def _create_payments(session: Session, plan: SettlementPlan,
+                     batch: PaymentBatch) -> list[Payment]:
+    payments = [Payment(batch_id=batch.id, provider_id=p.provider_id,
+                        amount_cents=p.voucher_share_cents,
+                        voucher_share_cents=p.voucher_share_cents, self_share_cents=0,
+                        creditor_name=p.creditor_name, iban=p.iban.replace(" ", ""), bic=p.bic,
+                        reference=p.reference, remittance_info=p.remittance_info,
+                        end_to_end_id=f"{batch.message_id[:20]}-{n:05d}")
+                for n, p in enumerate(plan.payments, start=1)]
+    session.add_all(payments)
+    session.flush()
+    return payments
+
+
+def _mark_invoices_paid(session: Session, plan: SettlementPlan, batch: PaymentBatch,
+                        now: dt.datetime) -> None:
+    """Each invoice of the run names its provider's payment and becomes paid (one UPDATE …
+    FROM payments)."""
+    marked = session.execute(
+        sa.update(Invoice)
+        .where(Payment.batch_id == batch.id, Payment.provider_id == Invoice.provider_id,
+               Invoice.id.in_(plan.invoice_ids()))
+        .values(status=InvoiceStatus.PAID, paid_at=now, payment_id=Payment.id)
+        .execution_options(synchronize_session=False)).rowcount
+    if marked != plan.invoice_count:
+        raise SettlementFailed(reason=f"{marked} invoices changed, {plan.invoice_count} planned")
+
+
+def _mark_events_settled(session: Session, plan: SettlementPlan, batch: PaymentBatch) -> None:
+    """The lines' service events become settled. Written as ``id IN (the batch's lines)`` so
+    that PostgreSQL walks the events in table order (a hash semi-join), which keeps a million
+    updates to a few hundred thousand page writes."""
+    lines = sa.select(InvoiceLine.redemption_id).where(
+        InvoiceLine.invoice_id.in_(queries.batch_invoice_ids(batch.id)))
+    settled = session.execute(
+        sa.update(Redemption)
+        .where(Redemption.id.in_(lines), Redemption.status == RedemptionStatus.INVOICED)
+        .values(status=RedemptionStatus.SETTLED)
+        .execution_options(synchronize_session=False)).rowcount
+    if settled != plan.line_count:
+        raise SettlementFailed(reason=f"{settled} service events settled, {plan.line_count} "
+                                      "lines planned")
+
+
+def _refresh_statistics(session: Session, *tables: str) -> None:
+    """After changing most of a table, PostgreSQL plans the next statements with statistics
+    that include this transaction's own changes (ANALYZE counts them); otherwise it believes,
+    say, that no event is settled yet and picks nested loops that take minutes over a million
+    lines."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"ANALYZE {', '.join(tables)}"))
+
+
+def _record_spending(session: Session, plan: SettlementPlan, batch: PaymentBatch,
+                     actor: Actor, now: dt.datetime) -> None:
+    """One spend entry per budget, then the budgets' running totals from those entries (the
+    budgets' check constraints refuse spending beyond the commitment)."""
+    entries = [{"budget_id": budget_id, "kind": EntryKind.SPEND, "amount_cents": amount,
+                "payment_batch_id": batch.id, "reason": "settled", "created_at": now,
+                "created_by_user_id": actor.user_id}
+               for budget_id, amount in sorted(plan.spend_by_budget.items()) if amount]
+    if entries:
+        session.execute(sa.insert(BudgetEntry), entries)
+    _add_entries_to_totals(session, batch, EntryKind.SPEND, Budget.spent_cents)
+
+
+def _add_entries_to_totals(session: Session, batch: PaymentBatch, kind: EntryKind, total,
+                           reason: str | None = None) -> None:
+    condition = sa.and_(BudgetEntry.payment_batch_id == batch.id, BudgetEntry.kind == kind,
+                        *([BudgetEntry.reason == reason] if reason else []))
+    added = (sa.select(sa.func.sum(BudgetEntry.amount_cents))
+             .where(condition, BudgetEntry.budget_id == Budget.id).scalar_subquery())
+    try:
+        session.execute(
+            sa.update(Budget)
+            .where(Budget.id.in_(sa.select(BudgetEntry.budget_id).where(condition)))
+            .values({total.key: total + added})
+            .execution_options(synchronize_session=False))
+    except sa.exc.IntegrityError as exc:
+        raise SettlementFailed(reason=f"a budget's {kind.value} total would break its limits"
+                               ) from exc
+
+
+def _release_unused(session: Session, batch: PaymentBatch, actor: Actor, now: dt.datetime,
+                    since: dt.datetime | None) -> int:
+    """Release, per voucher and budget, the commitment that closed vouchers (exhausted,
+    expired, cancelled) will never use: what is left after their settled spending, once no
+    service event of theirs waits to be invoiced or settled.
+
+    Looks at the vouchers of this batch and at vouchers closed (or whose events were voided)
+    since the previous batch; older ones were looked at by earlier batches. The entries name
+    the batch, so a run that pays nothing releases nothing: the next one does."""
+    in_batch = (sa.select(Redemption.voucher_id)
+                .join(InvoiceLine, InvoiceLine.redemption_id == Redemption.id)
+                .where(InvoiceLine.invoice_id.in_(queries.batch_invoice_ids(batch.id))))
+    touched = [Voucher.id.in_(in_batch)]
+    if since is not None:
+        touched += [sa.func.coalesce(Voucher.closed_at, Voucher.cancelled_at) >= since,
+                    Voucher.id.in_(sa.select(Redemption.voucher_id)
+                                   .where(Redemption.voided_at >= since))]
+    waiting = sa.select(Redemption.id).where(
+        Redemption.voucher_id == Voucher.id,
+        Redemption.status.in_([RedemptionStatus.RECORDED, RedemptionStatus.INVOICED]))
+    candidates = sa.select(Voucher.id).where(Voucher.status.in_(CLOSED_STATUSES),
+                                             sa.or_(*touched), ~sa.exists(waiting))
+    opened = (sa.select(BudgetEntry.voucher_id.label("voucher_id"),
+                        BudgetEntry.budget_id.label("budget_id"),
+                        sa.func.sum(queries.signed_commitment()).label("amount"))
+              .where(BudgetEntry.kind.in_([EntryKind.COMMIT, EntryKind.RELEASE]),
+                     BudgetEntry.voucher_id.in_(candidates))
+              .group_by(BudgetEntry.voucher_id, BudgetEntry.budget_id)).cte("open_commitment")
+    spent = (queries.join_paying_budget(
+        sa.select(Redemption.voucher_id.label("voucher_id"), Budget.id.label("budget_id"),
+                  sa.func.sum(Redemption.voucher_pays_cents).label("amount")),
+        Redemption.service_date)
+             .where(Redemption.status == RedemptionStatus.SETTLED,
+                    Redemption.voucher_id.in_(candidates))
+             .group_by(Redemption.voucher_id, Budget.id)).cte("settled_spend")
+    unused = opened.c.amount - sa.func.coalesce(spent.c.amount, 0)
+    select = (sa.select(opened.c.budget_id, sa.literal(EntryKind.RELEASE.value), unused,
+                        opened.c.voucher_id, sa.literal(batch.id), sa.literal("unused"),
+                        sa.literal(now, BudgetEntry.created_at.type),
+                        sa.literal(actor.user_id, sa.Integer))
+              .outerjoin(spent, sa.and_(spent.c.voucher_id == opened.c.voucher_id,
+                                        spent.c.budget_id == opened.c.budget_id))
+              .where(unused > 0))
+    session.execute(sa.insert(BudgetEntry).from_select(
+        ["budget_id", "kind", "amount_cents", "voucher_id", "payment_batch_id", "reason",
+         "created_at", "created_by_user_id"], select))
+    _add_entries_to_totals(session, batch, EntryKind.RELEASE, Budget.released_cents, "unused")
+    return int(session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(BudgetEntry.amount_cents), 0))
+        .where(BudgetEntry.payment_batch_id == batch.id, BudgetEntry.kind == EntryKind.RELEASE,
+               BudgetEntry.reason == "unused")).scalar())

@@ -1,0 +1,1 @@
+"""Vouchers: need assessment, value, issuing with approval, commitment, and the client's choice."""

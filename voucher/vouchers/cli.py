@@ -1,0 +1,27 @@
+"""``flask --app voucher vouchers expire``: the nightly expiry of vouchers (cron)."""
+
+from __future__ import annotations
+
+import click
+
+from voucher import clock, db
+from voucher.money import format_cents
+
+
+@click.group("vouchers")
+def vouchers_group():
+    """Service vouchers."""
+
+
+@vouchers_group.command("expire")
+@click.option("--grace-days", default=14, show_default=True, type=click.IntRange(0, 365),
+              help="Days after the validity during which providers may still record services "
+                   "delivered within it.")
+def expire(grace_days: int):
+    """Expire vouchers whose validity has ended and release what they did not use."""
+    from voucher.vouchers.lifecycle import expire_vouchers
+
+    with db.command_session() as session:
+        report = expire_vouchers(session, today=clock.today(), grace_days=grace_days)
+    click.echo(f"expired {report.expired} vouchers, released "
+               f"{format_cents(report.released_cents, 'en')}")

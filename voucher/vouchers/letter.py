@@ -1,0 +1,199 @@
+"""The decision letter, in the client's language: one content for the HTML print view and the
+PDF. It says what was granted (value, units, validity, the calculation), gives the voucher code
+and confirmation code with a QR code, explains how to choose a provider and the self-share rule
+(the self-share does not count toward the annual client-fee ceiling), and tells how to request
+a review of the decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import segno
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from voucher.accounts.models import User
+from voucher.i18n import format_date, localized
+from voucher.labels import label
+from voucher.money import format_cents, format_units, units_times_cents
+from voucher.pdf import PdfDocument
+from voucher.vouchers.models import Recurrence, ValueBasis, Voucher
+from voucher.vouchers.value import calculation_steps
+
+
+@dataclass
+class Letter:
+    language: str
+    title: str
+    authority: str
+    recipient: list[str]
+    facts: list[tuple[str, str]]
+    need_heading: str
+    need_assessment: str
+    calculation_heading: str
+    calculation: list[tuple[str, str]]
+    codes_heading: str
+    codes: list[tuple[str, str]]
+    code: str
+    #: (heading, paragraphs) after the codes.
+    sections: list[tuple[str, list[str]]] = field(default_factory=list)
+    footer: str = ""
+
+    def qr_svg(self) -> Markup:
+        """The voucher code as an inline SVG QR code (no script, no style: fits the CSP)."""
+        svg = segno.make(self.code, error="m").svg_inline(scale=4)
+        return Markup(svg.replace(  # noqa: S704 (segno's own markup, the code is our alphabet)
+            "<svg ", f'<svg role="img" aria-label="{self.codes[0][0]}: {self.code}" ', 1))
+
+
+def build_letter(session: Session, voucher: Voucher, *, identity_code: str, authority: str,
+                 register_url: str | None, portal_url: str) -> Letter:
+    """The letter's content in the client's language."""
+    client = voucher.client
+    language = client.language
+    with force_locale(language):
+        return _compose(session, voucher, client, language, identity_code, authority,
+                        register_url, portal_url)
+
+
+def _compose(session, voucher, client, language, identity_code, authority, register_url,
+             portal_url) -> Letter:
+    service = localized(voucher.service_type, "name", language)
+    value = format_cents(voucher.unit_value_cents, language)
+    unit = label(voucher.service_type.unit)
+    total = units_times_cents(voucher.units_granted, voucher.unit_value_cents)
+    validity = f"{format_date(voucher.valid_from, language)} – " \
+               f"{format_date(voucher.valid_until, language)}"
+    maker = session.get(User, voucher.created_by_user_id)
+    approver = session.get(User, voucher.approved_by_user_id) \
+        if voucher.approved_by_user_id else None
+    if voucher.recurrence == Recurrence.MONTHLY:
+        units_text = _("%(units)s each calendar month (%(unit)s)",
+                       units=format_units(voucher.units_per_period, language), unit=unit)
+    else:
+        units_text = _("%(units)s in all (%(unit)s)",
+                       units=format_units(voucher.units_per_period, language), unit=unit)
+    facts = [
+        (_("Client"), client.full_name),
+        (_("Personal identity code"), identity_code),
+        (_("Service"), service),
+        (_("Value per unit"), f"{value} ({label(voucher.value_basis)})"),
+        (_("Units"), units_text),
+        (_("Total value"), format_cents(total, language)),
+        (_("Validity"), validity),
+        (_("Decision date"), format_date(voucher.issued_at, language)),
+        (_("Decision made by"), maker.display_name if maker else ""),
+    ]
+    if approver is not None:
+        facts.append((_("Approved by"), approver.display_name))
+    calculation = calculation_steps(voucher.calculation, language)
+    if voucher.value_raise_reason:
+        calculation.append((_("Reason for raising the value"), voucher.value_raise_reason))
+    sections = [
+        (_("How to choose a provider"), _choosing(register_url, portal_url)),
+        (_("Your self-share"), _self_share(voucher, value)),
+        (_("Validity and units"), _validity(voucher, validity)),
+        (_("Requesting a review"), _review(authority, maker)),
+    ]
+    return Letter(
+        language=language,
+        title=_("Decision on a service voucher: %(service)s", service=service),
+        authority=authority,
+        recipient=[line for line in (client.full_name, client.street_address,
+                                     " ".join(filter(None, (client.postal_code, client.city))))
+                   if line],
+        facts=facts, need_heading=_("Need assessment"), need_assessment=voucher.need_assessment,
+        calculation_heading=_("How the value was calculated"), calculation=calculation,
+        codes_heading=_("Your electronic service voucher"),
+        codes=[(_("Voucher code"), voucher.code),
+               (_("Confirmation code"), voucher.confirmation_code)],
+        code=voucher.code, sections=sections,
+        footer=_("The decision is based on the Act on Service Vouchers in Social and Health "
+                 "Care (569/2009). It was made electronically and is valid without a "
+                 "signature."),
+    )
+
+
+def _choosing(register_url: str | None, portal_url: str) -> list[str]:
+    paragraphs = []
+    if register_url:
+        paragraphs.append(_("Choose a provider from the register of approved providers at "
+                            "%(url)s. It shows each provider's price.", url=register_url))
+    paragraphs += [
+        _("If you have a login, log in at %(url)s: there you can compare the providers by your "
+          "own self-share and choose one. The provider then confirms that it takes you as a "
+          "client.", url=portal_url),
+        _("You can also give this letter to the provider you have chosen. The provider takes "
+          "the voucher into use with the voucher code and the confirmation code above; that "
+          "counts as your choice. Keep the codes safe and give them only to the provider you "
+          "have chosen."),
+        _("You can later change provider for the units you have left."),
+    ]
+    return paragraphs
+
+
+def _self_share(voucher: Voucher, value: str) -> list[str]:
+    if voucher.value_basis == ValueBasis.FREE_FOR_CLIENT:
+        return [_("This service is free for you. The voucher pays the provider's approved price "
+                  "up to %(value)s per unit, and you pay no self-share.", value=value)]
+    return [
+        _("The voucher pays at most %(value)s per unit. If the provider's price is higher, you "
+          "pay the difference to the provider yourself: that is your self-share. If the price "
+          "is %(value)s or less, you pay nothing.", value=value),
+        _("The self-share does not count toward the annual ceiling of client fees "
+          "(asiakasmaksukatto)."),
+        _("You have the right to refuse the service voucher. The municipality then arranges "
+          "the service in another way."),
+    ]
+
+
+def _validity(voucher: Voucher, validity: str) -> list[str]:
+    if voucher.recurrence == Recurrence.MONTHLY:
+        return [_("The voucher is valid %(validity)s. You get the units anew each calendar "
+                  "month; units not used in a month do not carry over to the next.",
+                  validity=validity)]
+    return [_("The voucher is valid %(validity)s. Units not used by then expire.",
+              validity=validity)]
+
+
+def _review(authority: str, maker: User | None) -> list[str]:
+    paragraphs = [
+        _("If you are not satisfied with this decision, you may request a review "
+          "(oikaisuvaatimus) in writing from %(authority)s. The decision cannot be appealed to "
+          "a court before the review.", authority=authority),
+        _("Make the request within 30 days of receiving the decision. A decision sent by post "
+          "is deemed received on the seventh day after it was sent, unless shown otherwise."),
+        _("Say which decision you want reviewed, how you want it changed and why, and give "
+          "your name and contact details. Sign the request and send it to the registry office "
+          "of %(authority)s.", authority=authority),
+    ]
+    if maker is not None:
+        paragraphs.append(_("Questions about the decision: your case manager %(name)s, "
+                            "%(email)s.", name=maker.display_name, email=maker.email))
+    return paragraphs
+
+
+def letter_pdf(letter: Letter) -> bytes:
+    """The same letter as a PDF with a QR code of the voucher code."""
+    document = PdfDocument(letter.title, language=letter.language, author=letter.authority)
+    document.paragraph(letter.authority)
+    document.paragraph("\n".join(letter.recipient))
+    document.heading(letter.title)
+    document.facts(letter.facts)
+    document.heading(letter.need_heading, level=2)
+    document.paragraph(letter.need_assessment)
+    document.heading(letter.calculation_heading, level=2)
+    for text, amount in letter.calculation:
+        document.paragraph(f"{text}: {amount}" if amount else text)
+    document.heading(letter.codes_heading, level=2)
+    document.facts(letter.codes)
+    document.qr(letter.code)
+    for heading, paragraphs in letter.sections:
+        document.heading(heading, level=2)
+        for paragraph in paragraphs:
+            document.paragraph(paragraph)
+    document.paragraph(letter.footer)
+    return document.output()
