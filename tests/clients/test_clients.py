@@ -14,6 +14,7 @@ from voucher.clients.identity import decrypt_identity_code
 from voucher.clients.models import Client
 
 CODE = "131052-308T"
+STRANGER_CODE = "010170-960F"
 
 
 @pytest.fixture
@@ -22,7 +23,8 @@ def setup(db):
     other = factories.municipality(db, "535", "Nivala")
     cm = factories.user(db, role=Role.CASE_MANAGER, municipalities=[home],
                         email="kaisa@example.fi")
-    stranger = factories.client(db, home=other, first_name="Outi", last_name="Ulkopuolinen")
+    stranger = factories.client(db, home=other, first_name="Outi", last_name="Ulkopuolinen",
+                                code=STRANGER_CODE)
     db.commit()
     return {"home": home, "other": other, "cm": cm, "stranger": stranger}
 
@@ -99,9 +101,15 @@ def test_the_list_and_search_show_only_own_municipalities(client, auth, db, setu
     auth.login("kaisa@example.fi", factories.PASSWORD)
     listing = client.get("/clients/").get_data(as_text=True)
     assert "Korhonen" in listing and "Ulkopuolinen" not in listing
-    by_code = client.get("/clients/?q=131052-308T").get_data(as_text=True)
-    assert f"/clients/{mine.id}" in by_code
-    assert "Korhonen" not in client.get("/clients/?q=Ulko").get_data(as_text=True)
+    by_code = post_form(client, "/clients/", {"q": "131052-308T"}, form_page="/clients/")
+    assert by_code.status_code == 303 and by_code.location.endswith(f"/clients/{mine.id}")
+    by_name = post_form(client, "/clients/", {"q": "Ulko"}, form_page="/clients/")
+    assert by_name.status_code == 303 and "q=Ulko" in by_name.location
+    assert "Korhonen" not in client.get(by_name.location).get_data(as_text=True)
+    # Another municipality's client's code finds nothing, and the code stays out of the URL.
+    stranger_code = post_form(client, "/clients/", {"q": STRANGER_CODE}, form_page="/clients/")
+    assert stranger_code.status_code == 200
+    assert "Ulkopuolinen" not in stranger_code.get_data(as_text=True)
 
 
 def test_opening_and_revealing_are_audited(client, auth, db, setup):

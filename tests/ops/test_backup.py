@@ -53,6 +53,13 @@ def _script(name, *args, env):
                           env={**os.environ, **env}, cwd=ROOT, check=False)
 
 
+def _reconcile(url, env):
+    """The reconciliation check and its figures, as an operator would run it."""
+    return subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "voucher", "reconcile"],
+                          capture_output=True, text=True, cwd=ROOT, check=False,
+                          env={**os.environ, **env, "VOUCHER_DATABASE_URL": url})
+
+
 def test_backup_and_restore_give_the_same_figures(app, demo, database_url, target_url, tmp_path):
     uploads = Path(app.config["UPLOAD_DIR"])
     uploads.mkdir(parents=True, exist_ok=True)
@@ -69,6 +76,10 @@ def test_backup_and_restore_give_the_same_figures(app, demo, database_url, targe
     assert back.returncode == 0, back.stderr
 
     assert figures(target_url) == figures(database_url)
+    before, after = _reconcile(database_url, env), _reconcile(target_url, env)
+    assert after.returncode == 0 and before.returncode == 0, after.stderr + before.stderr
+    assert "Everything reconciles." in after.stdout
+    assert "payments: " in after.stdout and after.stdout == before.stdout
     assert (restored_uploads / "a1b2c3.pdf").read_bytes().startswith(b"%PDF")
 
 

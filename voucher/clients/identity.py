@@ -27,6 +27,14 @@ def normalize_identity_code(text: str) -> str:
         raise InvalidIdentityCode(str(exc)) from exc
 
 
+def is_identity_code(text: str) -> bool:
+    try:
+        normalize_identity_code(text)
+    except InvalidIdentityCode:
+        return False
+    return True
+
+
 def mask_identity_code(code: str) -> str:
     """Birth date and century sign stay, the rest is hidden: 150344-****."""
     return code[:7] + "****"

@@ -12,6 +12,7 @@ from voucher.access import roles
 from voucher.accounts.models import Role
 from voucher.clients import services
 from voucher.clients.forms import ClientForm, ClientSearchForm, RegisterClientForm
+from voucher.clients.identity import is_identity_code
 from voucher.errors import DomainError
 from voucher.i18n import current_language
 from voucher.pages import page_number
@@ -42,6 +43,22 @@ def index():
     text = form.q.data if form.validate() else ""
     page = services.find_clients(db.session(), current_user, text=text or "",
                                  page=page_number())
+    return render_template("clients/index.html", form=form, page=page)
+
+
+@bp.post("/")
+@roles(Role.CASE_MANAGER)
+def submit_search():
+    """The search is posted so that an identity code never appears in a URL (nor in a proxy's
+    access log or the browser history): a whole code shows its result at once, a name
+    becomes the address of the results."""
+    form = ClientSearchForm(request.form)
+    text = (form.q.data or "").strip() if form.validate() else ""
+    if not is_identity_code(text):
+        return redirect(url_for("clients.index", q=text or None), code=303)
+    page = services.find_clients(db.session(), current_user, text=text)
+    if page.total == 1:
+        return redirect(url_for("clients.detail", client_id=page.items[0].id), code=303)
     return render_template("clients/index.html", form=form, page=page)
 
 

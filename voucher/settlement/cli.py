@@ -62,10 +62,13 @@ def settlement_run(up_to: str | None):
 @click.option("--to", "ends_on", metavar="YYYY-MM-DD", help="Last day of the period.")
 def reconcile(starts_on: str | None, ends_on: str | None):
     """Check that budgets, ledger, service events, invoices and payments add up; exit 1 and
-    name every difference when they do not."""
+    name every difference when they do not. Prints the all-time figures (cents) first."""
+    from voucher.settlement.figures import format_figures, reconciliation_figures
     from voucher.settlement.reconciliation import Period, find_differences
 
     with db.command_session() as session:
+        for line in format_figures(reconciliation_figures(session)):
+            click.echo(line)
         differences = find_differences(session, Period(_date(starts_on), _date(ends_on)))
         lines = [d.describe() for d in differences]
     if not lines:
