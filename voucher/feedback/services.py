@@ -8,6 +8,9 @@ single client's rating cannot be read from it. Ratings of events later voided do
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -105,18 +108,29 @@ def published_ratings() -> sa.Subquery:
     )
 
 
-def average_ratings(session: Session, provider_ids) -> dict[int, float]:
-    """{provider_id: average score, one decimal} for providers with at least MIN_RATINGS
-    ratings of events that still stand; the others are left out."""
+def rating_averages(session: Session, provider_ids, *, starts_on: dt.date | None = None,
+                    ends_on: dt.date | None = None) -> dict[int, Decimal]:
+    """{provider_id: average score to one decimal} for providers with at least MIN_RATINGS
+    ratings of events that still stand (of services in the period, when one is given); the
+    others are left out, so that one client's opinion is neither decisive nor identifiable."""
     provider_ids = list(provider_ids)
     if not provider_ids:
         return {}
+    in_period = [Redemption.service_date.between(starts_on, ends_on)] \
+        if starts_on and ends_on else []
     rows = session.execute(
         sa.select(Feedback.provider_id, sa.func.avg(Feedback.score))
         .join(Redemption, Redemption.id == Feedback.redemption_id)
         .where(Feedback.provider_id.in_(provider_ids),
-               Redemption.status != RedemptionStatus.VOID)
+               Redemption.status != RedemptionStatus.VOID, *in_period)
         .group_by(Feedback.provider_id)
         .having(sa.func.count() >= MIN_RATINGS)
     ).all()
-    return {provider_id: round(float(average), 1) for provider_id, average in rows}
+    return {provider_id: Decimal(str(average)).quantize(Decimal("0.1"), ROUND_HALF_UP)
+            for provider_id, average in rows}
+
+
+def average_ratings(session: Session, provider_ids) -> dict[int, float]:
+    """All-time averages as numbers, for the register and its API."""
+    return {provider_id: float(average)
+            for provider_id, average in rating_averages(session, provider_ids).items()}

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.catalogue.models import ServiceType
+from voucher.feedback.services import rating_averages
 from voucher.invoicing.models import Invoice, InvoiceLine
 from voucher.municipalities.models import Municipality
 from voucher.providers.models import Provider
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.reports.figures import Scope
-from voucher.reports.ratings import average_ratings
 from voucher.settlement.models import Payment, PaymentBatch
 from voucher.vouchers.models import Voucher
 
@@ -55,7 +55,7 @@ def provider_figures(session: Session, *, starts_on: dt.date, ends_on: dt.date,
         .group_by(Redemption.provider_id)).all()
     providers = {p.id: p for p in session.execute(
         sa.select(Provider).where(Provider.id.in_([r[0] for r in rows]))).scalars()}
-    ratings = average_ratings(session, list(providers), starts_on=starts_on, ends_on=ends_on)
+    ratings = rating_averages(session, list(providers), starts_on=starts_on, ends_on=ends_on)
     figures = [ProviderFigures(providers[p], int(c), int(n), int(u), int(v), int(s),
                                ratings.get(p))
                for p, c, n, u, v, s in rows]
