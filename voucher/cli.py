@@ -16,7 +16,7 @@ from voucher import db
 
 def register_commands(app: Flask) -> None:
     from voucher.api.cli import api_token_group
-    from voucher.privacy.cli import keys_group
+    from voucher.privacy.cli import keys_group, privacy_group
     from voucher.providers.cli import providers_group
     from voucher.settlement.cli import reconcile, settlement_group
     from voucher.vouchers.cli import vouchers_group
@@ -29,6 +29,7 @@ def register_commands(app: Flask) -> None:
         demo_group,
         api_token_group,
         keys_group,
+        privacy_group,
         providers_group,
         vouchers_group,
         settlement_group,

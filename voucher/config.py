@@ -80,6 +80,10 @@ def load_config(env: str | None = None) -> dict:
     )
     session_timeout = _env_int("VOUCHER_SESSION_TIMEOUT_MINUTES", 30)
     max_upload = _env_int("VOUCHER_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+    retention_years = _env_int("VOUCHER_RETENTION_YEARS", 12)
+    if retention_years < 1:
+        raise ConfigError("VOUCHER_RETENTION_YEARS must be at least 1 (years after a client's "
+                          f"last voucher ended), got {retention_years}")
 
     return {
         "VOUCHER_ENV": env,
@@ -134,7 +138,8 @@ def load_config(env: str | None = None) -> dict:
         "PROXY_COUNT": _env_int("VOUCHER_PROXY_COUNT", 0),
         "RATELIMIT_STORAGE_URI": _env("VOUCHER_RATELIMIT_STORAGE_URI", "memory://"),
         "API_RATE_LIMIT": _env("VOUCHER_API_RATE_LIMIT", "600 per minute"),
-        "RETENTION_YEARS": _env_int("VOUCHER_RETENTION_YEARS", 10),
+        #: Years after a client's last voucher ended before retention pseudonymises them.
+        "RETENTION_YEARS": retention_years,
         "LOG_JSON": _env_bool("VOUCHER_LOG_JSON", production),
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",

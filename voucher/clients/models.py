@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voucher import clock
@@ -54,14 +55,27 @@ class Client(Base):
     municipality: Mapped[Municipality] = relationship()
 
     @property
+    def is_pseudonymised(self) -> bool:
+        return self.pseudonymised_at is not None
+
+    @property
     def full_name(self) -> str:
+        if self.is_pseudonymised:
+            return self.pseudonymised_label
         return f"{self.first_name} {self.last_name}"
 
     @property
     def display_name(self) -> str:
         """What a provider sees: first name and the initial of the last name."""
+        if self.is_pseudonymised:
+            return self.pseudonymised_label
         initial = self.last_name[:1]
         return f"{self.first_name} {initial}." if initial else self.first_name
+
+    @property
+    def pseudonymised_label(self) -> str:
+        """How staff pages, invoices and mail name a client whose data retention removed."""
+        return gettext("Pseudonymised client #%(id)s", id=self.id)
 
     def __repr__(self) -> str:
         return f"<Client {self.id}>"

@@ -143,6 +143,10 @@ def calculation_steps(calculation: dict, language: str) -> list[tuple[str, str]]
     def money(key: str) -> str:
         return format_cents(calculation.get(key), language)
 
+    if calculation.get("pseudonymised"):
+        return [(_("The personal inputs of the calculation were removed when the client's data "
+                   "was pseudonymised."), ""),
+                (_("Voucher value per unit"), money("unit_value_cents"))]
     basis = calculation.get("basis")
     rate_from = format_date(dt.date.fromisoformat(calculation["rate_valid_from"]), language) \
         if calculation.get("rate_valid_from") else ""
