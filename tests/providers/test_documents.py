@@ -140,7 +140,7 @@ def test_another_providers_documents_cannot_be_opened_or_removed(client, db, app
 
 
 @pytest.mark.parametrize("role", [Role.CASE_MANAGER, Role.CLIENT])
-def test_staff_and_clients_other_than_admins_cannot_open_documents(client, db, app, auth, role):
+def test_staff_and_clients_other_than_admins_are_refused_documents(client, db, app, auth, role):
     owner, _user = draft(db)
     document = documents.store_document(
         db, owner, actor=Actor.system("test"), kind=DocumentKind.OTHER, valid_until=None,
@@ -150,7 +150,7 @@ def test_staff_and_clients_other_than_admins_cannot_open_documents(client, db, a
     db.commit()
     assert client.get(f"/documents/{document.id}").status_code == 302  # anonymous: log in
     auth.login(other.email, factories.PASSWORD)
-    assert client.get(f"/documents/{document.id}").status_code == 404
+    assert client.get(f"/documents/{document.id}").status_code == 403  # a wrong role
     auth.logout()
     db.rollback()
     admin = factories.user(db, role=Role.ADMIN)

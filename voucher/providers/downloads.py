@@ -1,5 +1,6 @@
 """Giving out provider documents: only to the provider's own users and administrators, always
-as a download, never rendered by the browser."""
+as a download, never rendered by the browser. Other roles are refused (403); another
+provider's document is 404."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from flask import abort, current_app, send_file
 from flask_login import current_user
 
 from voucher import db
-from voucher.access import logged_in
+from voucher.access import roles
+from voucher.accounts.models import Role
 from voucher.providers import documents
 from voucher.providers.views import bp
 
 
 @bp.get("/documents/<int:document_id>")
-@logged_in
+@roles(Role.PROVIDER, Role.ADMIN)
 def document(document_id: int):
     found = documents.find_document(db.session(), document_id, user=current_user)
     path = documents.document_path(current_app.config["UPLOAD_DIR"], found)
