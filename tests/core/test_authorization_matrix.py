@@ -183,6 +183,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "reports.allocation": allow(*STAFF),
     # Case managers: clients and decisions of their municipalities
     "clients.index": allow(*CASE_MANAGERS),
+    "clients.submit_search": allow(*CASE_MANAGERS),
+    "privacy.client_export": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
+    "privacy.my_export": allow(CLIENT_A, CLIENT_B),
     "clients.register": allow(*CASE_MANAGERS),
     "clients.detail": allow(CM_HOME, hidden=(CM_OTHER,)),
     "clients.edit": allow(CM_HOME, hidden=(CM_OTHER,)),
@@ -358,6 +361,7 @@ PARAMETERS = {
     "message_id": lambda w: w.message.id,
     "batch_id": lambda w: w.batch.id,
     "fmt": lambda w: "csv",
+    "file_format": lambda w: "json",
 }
 
 
