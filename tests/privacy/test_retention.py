@@ -229,3 +229,18 @@ def test_retention_cutoff_handles_leap_days():
     assert retention_cutoff(dt.date(2040, 2, 29), 12) == dt.date(2028, 2, 29)
     assert retention_cutoff(dt.date(2041, 3, 1), 12) == dt.date(2029, 3, 1)
     assert retention_cutoff(dt.date(2040, 2, 29), 13) == dt.date(2027, 2, 28)
+
+
+def test_stored_api_answers_older_than_the_retention_period_are_deleted(db, world):  # noqa: F811
+    from voucher.api.models import IdempotencyRecord
+
+    def answer(key, when):
+        db.add(IdempotencyRecord(provider_id=world.aurinko.id, key=key, request_hash="0" * 64,
+                                 response_status=201, created_at=when,
+                                 response_body={"client": {"display_name": "Aino V."}}))
+
+    answer("old", clock.now())
+    answer("recent", LATER - dt.timedelta(days=400))
+    db.commit()
+    assert _run(db).api_replies_deleted == 1
+    assert db.execute(sa.select(IdempotencyRecord.key)).scalars().all() == ["recent"]

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.accounts.models import LoginAttempt, User, UserToken
+from voucher.api.models import IdempotencyRecord
 from voucher.audit.services import Actor, record_event
 from voucher.clients.models import Client
 from voucher.feedback.models import Feedback
@@ -53,6 +54,7 @@ class RetentionReport:
     pseudonymised: list[int] = field(default_factory=list)
     accounts_disabled: int = 0
     messages_scrubbed: int = 0
+    api_replies_deleted: int = 0
 
 
 def retention_cutoff(today: dt.date, years: int) -> dt.date:
@@ -197,4 +199,12 @@ def pseudonymise_expired_clients(
         report.accounts_disabled += done.accounts_disabled
         report.messages_scrubbed += done.messages_scrubbed
         progress(f"client {client_id} pseudonymised")
+    report.api_replies_deleted = _delete_old_api_replies(session, cutoff)
     return report
+
+
+def _delete_old_api_replies(session: Session, cutoff: dt.date) -> int:
+    """The provider API keeps each answer for replaying a retried request; the answers name
+    clients ("Aino V."), and a retry older than the retention period never comes."""
+    return session.execute(sa.delete(IdempotencyRecord).where(
+        IdempotencyRecord.created_at < clock.start_of_day(cutoff))).rowcount
