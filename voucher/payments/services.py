@@ -191,3 +191,13 @@ def confirm_payment(session: Session, *, payment: OnlinePayment, payment_method:
     record_event(session, actor, "online_payment.confirmed", "online_payment", payment.id,
                  client_id=payment.client_id, intent_status=intent.status)
     return intent
+
+
+def payment_events(session: Session, payment: OnlinePayment) -> list[Redemption]:
+    """The service events a payment covers."""
+    return list(session.execute(
+        sa.select(Redemption).join(OnlinePaymentEvent,
+                                   OnlinePaymentEvent.redemption_id == Redemption.id)
+        .where(OnlinePaymentEvent.online_payment_id == payment.id)
+        .options(joinedload(Redemption.voucher).joinedload(Voucher.service_type))
+        .order_by(Redemption.service_date, Redemption.id)).scalars())
