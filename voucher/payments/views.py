@@ -29,6 +29,7 @@ from voucher.errors import DomainError
 from voucher.extensions import csrf
 from voucher.invoicing.services import period_label
 from voucher.payments import billing, provider_statement, services, stripe_client, webhooks
+from voucher.payments import labels as _payment_labels  # noqa: F401 (registers them)
 from voucher.payments.models import OnlinePaymentStatus
 from voucher.web import current_actor
 
