@@ -18,16 +18,16 @@ import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRET_KEY = "sk_test_voucher"  # noqa: S105 (the fake accepts any key)
+SECRET_KEY = "sk_test_voucher"
 PUBLISHABLE_KEY = "pk_test_voucher"
-WEBHOOK_SECRET = "whsec_test_voucher"  # noqa: S105
+WEBHOOK_SECRET = "whsec_test_voucher"
 
 
 @pytest.fixture(scope="session")
 def localstripe_url(tmp_path_factory):
     """The fake's base URL; the process lives for the test session."""
     port_file = tmp_path_factory.mktemp("localstripe") / "port"
-    process = subprocess.Popen(  # noqa: S603 (our own script)
+    process = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "localstripe_server.py"), "--port", "0",
          "--port-file", str(port_file)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
