@@ -113,6 +113,7 @@ def test_the_provider_sees_self_shares_on_its_statement_and_can_bill_a_month_its
     response = post_form(client, "/provider/self-shares/bill", {
         "client_id": world.client.id, "period": "2026-11-01"}, form_page="/provider/self-shares")
     assert response.status_code == 303
+    db.rollback()
     assert [db.get(Redemption, e.id).client_share_status for e in world.november] == [
         ClientShareStatus.BILLED_BY_PROVIDER]
 
