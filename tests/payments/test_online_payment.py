@@ -80,7 +80,8 @@ def test_a_declined_card_gives_a_message_and_leaves_the_events_due(
                                  payment_method="pm_card_chargeCustomerFail", gateway=gateway,
                                  actor=ACTOR)
     db.rollback()
-    assert "did not go through" in str(declined.value) and "still due" in str(declined.value)
+    assert "Korttimaksu ei onnistunut" in str(declined.value)
+    assert "yhä maksamatta" in str(declined.value)
     response = deliver(client, stripe_fake, payment, "payment_intent.payment_failed")
     assert response.json["outcome"] == "failed"
     db.rollback()

@@ -149,7 +149,7 @@ def test_the_client_pays_from_the_self_shares_page(db, client, auth, world, stri
     declined = post_form(client, response.headers["Location"] + "/confirm", {
         "stripe_token": card_token(stripe_fake, "4000000000000341")},
         form_page=response.headers["Location"])
-    assert declined.status_code == 422 and "did not go through" in declined.get_data(
+    assert declined.status_code == 422 and "Korttimaksu ei onnistunut" in declined.get_data(
         as_text=True)
 
 
