@@ -89,6 +89,7 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.home.views import bp as home
     from voucher.invoicing.views import bp as invoicing
     from voucher.mail.views import bp as mail
+    from voucher.payments.views import bp as payments
     from voucher.privacy.views import bp as privacy
     from voucher.providers.views import bp as providers
     from voucher.redemptions.views import bp as redemptions
@@ -118,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
         redemptions,
         invoicing,
         feedback,
+        payments,
         settlement,
         reports,
     ):

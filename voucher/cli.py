@@ -16,6 +16,7 @@ from voucher import db
 
 def register_commands(app: Flask) -> None:
     from voucher.api.cli import api_token_group
+    from voucher.payments.cli import payments_group
     from voucher.privacy.cli import keys_group, privacy_group
     from voucher.providers.cli import providers_group
     from voucher.settlement.cli import reconcile, settlement_group
@@ -33,6 +34,7 @@ def register_commands(app: Flask) -> None:
         providers_group,
         vouchers_group,
         settlement_group,
+        payments_group,
         reconcile,
     ):
         app.cli.add_command(group)

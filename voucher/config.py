@@ -110,7 +110,8 @@ def load_config(env: str | None = None) -> dict:
         "STRIPE_WEBHOOK_SECRET": _env("VOUCHER_STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": _env("VOUCHER_STRIPE_API_BASE"),
         "STRIPE_JS_URL": _env("VOUCHER_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
-        "SELF_SHARE_ONLINE_DAYS": _env_int("VOUCHER_SELF_SHARE_ONLINE_DAYS", 14),
+        # Days after the month's invoice for paying self-shares online; then the provider bills.
+        "SELF_SHARE_PAY_DAYS": _env_int("VOUCHER_SELF_SHARE_PAY_DAYS", 14),
         # The organising authority: payer of the SEPA batches.
         "AUTHORITY_NAME": _env("VOUCHER_AUTHORITY_NAME", "Peruspalvelukuntayhtymä Kallio"),
         "AUTHORITY_IBAN": _env("VOUCHER_AUTHORITY_IBAN", "FI4950009420028730"),

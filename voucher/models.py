@@ -15,6 +15,12 @@ from voucher.feedback.models import Feedback  # noqa: F401
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceNumberSequence  # noqa: F401
 from voucher.mail.models import OutboxMessage  # noqa: F401
 from voucher.municipalities.models import Municipality  # noqa: F401
+from voucher.payments.models import (  # noqa: F401
+    OnlinePayment,
+    OnlinePaymentEvent,
+    OnlineRefund,
+    StripeWebhookEvent,
+)
 from voucher.providers.models import (  # noqa: F401
     Provider,
     ProviderDecision,

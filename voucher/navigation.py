@@ -25,6 +25,7 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
     ("vouchers.provider_vouchers", _l("Clients' vouchers"), frozenset({Role.PROVIDER})),
     ("redemptions.index", _l("Service events"), frozenset({Role.PROVIDER})),
     ("invoicing.provider_invoices", _l("Invoices"), frozenset({Role.PROVIDER})),
+    ("payments.provider_self_shares", _l("Self-shares"), frozenset({Role.PROVIDER})),
     ("api_tokens.index", _l("API keys"), frozenset({Role.PROVIDER})),
     ("providers.review_queue", _l("Applications"), frozenset({Role.ADMIN})),
     ("catalogue.index", _l("Service catalogue"), frozenset({Role.ADMIN})),

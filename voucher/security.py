@@ -3,8 +3,26 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from flask import Flask, g, request, session
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def stripe_js_origin(config) -> str | None:
+    """The origin Stripe.js loads from, when online payment is on: an https origin (Stripe's),
+    or in development and tests exactly the configured local fake's http origin on loopback."""
+    url = urlsplit(config.get("STRIPE_JS_URL") or "")
+    if not config.get("STRIPE_SECRET_KEY") or not url.hostname:
+        return None
+    origin = f"{url.scheme}://{url.netloc}"
+    if url.scheme == "https":
+        return origin
+    if (url.scheme == "http" and config.get("VOUCHER_ENV") != "production"
+            and url.hostname in LOOPBACK_HOSTS):
+        return origin
+    return None
 
 
 def content_security_policy(app: Flask) -> str:
@@ -12,12 +30,14 @@ def content_security_policy(app: Flask) -> str:
     script_src = ["'self'"]
     frame_src = ["'none'"]
     connect_src = ["'self'"]
-    stripe_js = app.config.get("STRIPE_JS_URL") or ""
-    if app.config.get("STRIPE_SECRET_KEY") and stripe_js.startswith("https://"):
-        origin = "/".join(stripe_js.split("/")[:3])
+    origin = stripe_js_origin(app.config)
+    if origin and origin.startswith("https://"):
         script_src.append(origin)
         frame_src = [origin, "https://hooks.stripe.com"]
         connect_src.append("https://api.stripe.com")
+    elif origin:  # the local fake serves Stripe.js and its API from one origin, no frames
+        script_src.append(origin)
+        connect_src.append(origin)
     return "; ".join([
         "default-src 'self'",
         f"script-src {' '.join(script_src)}",

@@ -3,7 +3,9 @@
 A recorded event can be voided (its units return) until it is invoiced. After that it is
 corrected by a correction event: the same units and amounts negated, referring to the original,
 which goes on the provider's next invoice, so that sent invoices are never edited. The right
-figures, if any, are then recorded as a new event.
+figures, if any, are then recorded as a new event. Either way, a self-share the client paid
+online is refunded to the card (``payments.refunds``); the void or correction fails as a whole
+when the refund cannot be made.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from voucher.payments.refunds import refund_self_share
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.redemptions.services import (
     EventInput,
@@ -93,6 +96,7 @@ def void_redemption(session: Session, *, provider_id: int, redemption_id: int, a
         invoice = open_invoice_of(session, redemption.id)
         raise AlreadyInvoiced(number=invoice.number if invoice else "–")
     give_back_units(session, redemption.voucher, redemption.voucher_period_id, redemption.units)
+    refund_self_share(session, redemption=redemption, reason="void", actor=actor)
     record_event(session, actor, "redemption.voided", "redemption", redemption.id,
                  client_id=redemption.voucher.client_id, voucher_id=redemption.voucher_id,
                  units=redemption.units)
@@ -128,6 +132,7 @@ def correct_redemption(session: Session, *, provider_id: int, redemption_id: int
     except sa.exc.IntegrityError as exc:  # a parallel correction of the same event won
         raise CannotCorrect(_l("This service event has already been corrected.")) from exc
     give_back_units(session, original.voucher, original.voucher_period_id, original.units)
+    refund_self_share(session, redemption=original, reason="correction", actor=actor)
     record_event(session, actor, "redemption.corrected", "redemption", correction.id,
                  client_id=original.voucher.client_id, voucher_id=original.voucher_id,
                  corrects_id=original.id, units=correction.units,

@@ -54,6 +54,10 @@ CHECKS = {
     "line_event": _l("invoice line differs from its service event"),
     "status": _l("invoice or service event state does not match its payment"),
     "voucher_overspent": _l("voucher spent more in the year than it has committed"),
+    "self_shares": _l("self-shares collected online minus refunds differ from those paid out "
+                      "plus those not yet settled"),
+    "payment_self_shares": _l("payment's self-share differs from the self-shares it passed on"),
+    "online_payment": _l("online payment differs from its service events or refunds"),
 }
 
 
@@ -107,7 +111,8 @@ def find_differences(session: Session, period: Period | None = None) -> list[Dif
     """Every difference in the period (all time when no period is given)."""
     period = period or Period()
     return [*_budget_differences(session, period), *_batch_differences(session, period),
-            *_invoice_differences(session, period), *_voucher_differences(session, period)]
+            *_invoice_differences(session, period), *_voucher_differences(session, period),
+            *_self_share_differences(session)]
 
 
 def _names(session: Session):
@@ -296,3 +301,65 @@ def _voucher_differences(session: Session, period: Period) -> list[Difference]:
     return [Difference("voucher_overspent", int(amount), f"vouchers {voucher.id}",
                        voucher.municipality, voucher.service_type, int(year))
             for voucher, year, amount in rows]
+
+
+def _self_share_differences(session: Session) -> list[Difference]:
+    """Self-shares paid online (all time): collected − refunded = paid out + not yet settled;
+    each settlement payment's self-share equals the rows it passed on; each online payment's
+    events add up to its amount and its refunds to its refunded total."""
+    from voucher.payments.models import (
+        OnlinePayment,
+        OnlinePaymentEvent,
+        OnlinePaymentStatus,
+        OnlineRefund,
+    )
+
+    def total(query) -> int:
+        return int(session.execute(query).scalar() or 0)
+
+    succeeded = OnlinePayment.status == OnlinePaymentStatus.SUCCEEDED
+    collected = total(sa.select(sa.func.sum(OnlinePayment.amount_cents)).where(succeeded))
+    refunded = total(sa.select(sa.func.sum(OnlineRefund.amount_cents)))
+    paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents)))
+    unsettled = total(
+        sa.select(sa.func.sum(OnlinePaymentEvent.amount_cents))
+        .join(OnlinePayment, OnlinePayment.id == OnlinePaymentEvent.online_payment_id)
+        .where(succeeded, OnlinePaymentEvent.payout_id.is_(None))) - total(
+        sa.select(sa.func.sum(OnlineRefund.amount_cents)).where(OnlineRefund.payout_id.is_(None)))
+    differences = []
+    if collected - refunded != paid_out + unsettled:
+        differences.append(Difference(
+            "self_shares", collected - refunded - paid_out - unsettled, "online_payments",
+            figures={"collected": collected, "refunded": refunded, "paid_out": paid_out,
+                     "unsettled": unsettled}))
+    passed = {payment_id: int(amount) for payment_id, amount in session.execute(
+        sa.select(OnlinePaymentEvent.payout_id, sa.func.sum(OnlinePaymentEvent.amount_cents))
+        .where(OnlinePaymentEvent.payout_id.is_not(None))
+        .group_by(OnlinePaymentEvent.payout_id))}
+    for payment_id, amount in session.execute(
+            sa.select(OnlineRefund.payout_id, sa.func.sum(OnlineRefund.amount_cents))
+            .where(OnlineRefund.payout_id.is_not(None)).group_by(OnlineRefund.payout_id)):
+        passed[payment_id] = passed.get(payment_id, 0) - int(amount)
+    for payment_id, self_share in session.execute(
+            sa.select(Payment.id, Payment.self_share_cents)
+            .where(sa.or_(Payment.self_share_cents != 0, Payment.id.in_(list(passed))))):
+        if self_share != passed.get(payment_id, 0):
+            differences.append(Difference("payment_self_shares",
+                                          self_share - passed.get(payment_id, 0),
+                                          f"payments {payment_id}"))
+    links = dict(session.execute(
+        sa.select(OnlinePaymentEvent.online_payment_id,
+                  sa.func.sum(OnlinePaymentEvent.amount_cents))
+        .group_by(OnlinePaymentEvent.online_payment_id)).all())
+    refunds = dict(session.execute(
+        sa.select(OnlineRefund.online_payment_id, sa.func.sum(OnlineRefund.amount_cents))
+        .group_by(OnlineRefund.online_payment_id)).all())
+    for payment_id, amount, refunded_cents in session.execute(
+            sa.select(OnlinePayment.id, OnlinePayment.amount_cents, OnlinePayment.refunded_cents)
+            .order_by(OnlinePayment.id)):
+        if (amount, refunded_cents) != (int(links.get(payment_id) or 0),
+                                        int(refunds.get(payment_id) or 0)):
+            differences.append(Difference("online_payment",
+                                          amount - int(links.get(payment_id) or 0),
+                                          f"online_payments {payment_id}"))
+    return differences

@@ -23,6 +23,7 @@ from voucher.budgets import ledger
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from voucher.payments import payouts
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement import queries
 from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
@@ -71,7 +72,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     date) for the voucher shares of the lines, moves commitment between a voucher's years where
     its spending needs it, releases the commitment of closed vouchers that is now known to be
     unused, marks the lines' service events ``settled`` and the invoices ``paid``, and creates
-    the batch with one payment per provider and its pain.001 file. Invoices that cannot be
+    the batch with one payment per provider (voucher shares plus the self-shares paid online,
+    see ``payments.payouts``) and its pain.001 file. Invoices that cannot be
     paid now stay approved and are reported. Returns no batch when nothing can be paid.
     """
     if session.get_bind().dialect.name == "postgresql":
@@ -85,17 +87,20 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     if sum(plan.spend_by_budget.values()) != plan.total_cents:
         raise SettlementFailed(reason="the lines' budgets do not add up to the invoices")
     _lock_budgets(session, plan)
+    self_shares = payouts.unsettled_self_shares(session, [p.provider_id for p in plan.payments])
+    total_cents = plan.total_cents + sum(
+        self_shares[p.provider_id].net_cents for p in plan.payments if p.provider_id in self_shares)
     now = clock.now()
     batch = PaymentBatch(
         message_id=f"PS{clock.local(now):%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}",
-        up_to=up_to, status=BatchStatus.CREATED, total_cents=plan.total_cents,
+        up_to=up_to, status=BatchStatus.CREATED, total_cents=total_cents,
         payment_count=len(plan.payments), execution_on=next_banking_day(clock.today()),
         sepa_xml="", held_invoices=[h.as_json() for h in plan.held],
         created_at=now, created_by_user_id=actor.user_id)
     session.add(batch)
     session.flush()
     moved = _move_commitments(session, plan, batch, actor)
-    payments = _create_payments(session, plan, batch)
+    payments = _create_payments(session, plan, batch, self_shares)
     _mark_invoices_paid(session, plan, batch, now)
     _refresh_statistics(session, "invoices", "payments")
     _mark_events_settled(session, plan, batch)
@@ -112,7 +117,9 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     for payment, planned in zip(payments, plan.payments, strict=True):
         record_event(session, actor, "payment.created", "payment", payment.id,
                      batch_id=batch.id, provider_id=payment.provider_id,
-                     amount_cents=payment.amount_cents, invoice_ids=list(planned.invoice_ids))
+                     amount_cents=payment.amount_cents,
+                     self_share_cents=payment.self_share_cents,
+                     invoice_ids=list(planned.invoice_ids))
     record_event(session, actor, "settlement.run", "payment_batch", batch.id,
                  up_to=up_to, invoices=plan.invoice_count, lines=plan.line_count,
                  total_cents=batch.total_cents, payments=batch.payment_count,
@@ -155,17 +162,26 @@ def _move_commitments(session: Session, plan: SettlementPlan, batch: PaymentBatc
     return len(plan.moves)
 
 
-def _create_payments(session: Session, plan: SettlementPlan,
-                     batch: PaymentBatch) -> list[Payment]:
+def _create_payments(session: Session, plan: SettlementPlan, batch: PaymentBatch,
+                     self_shares: dict[int, payouts.SelfSharePayout]) -> list[Payment]:
+    """One payment per provider: the voucher shares of its invoices plus the self-shares its
+    clients paid online (net of refunds) since its last payment."""
+    def self_share(provider_id: int) -> int:
+        return self_shares[provider_id].net_cents if provider_id in self_shares else 0
+
     payments = [Payment(batch_id=batch.id, provider_id=p.provider_id,
-                        amount_cents=p.voucher_share_cents,
-                        voucher_share_cents=p.voucher_share_cents, self_share_cents=0,
+                        amount_cents=p.voucher_share_cents + self_share(p.provider_id),
+                        voucher_share_cents=p.voucher_share_cents,
+                        self_share_cents=self_share(p.provider_id),
                         creditor_name=p.creditor_name, iban=p.iban.replace(" ", ""), bic=p.bic,
                         reference=p.reference, remittance_info=p.remittance_info,
                         end_to_end_id=f"{batch.message_id[:20]}-{n:05d}")
                 for n, p in enumerate(plan.payments, start=1)]
     session.add_all(payments)
     session.flush()
+    for payment in payments:
+        if payment.provider_id in self_shares:
+            payouts.claim_for_payment(session, self_shares[payment.provider_id], payment.id)
     return payments
 
 

@@ -1,0 +1,191 @@
+"""Refunds when a paid event is voided or corrected (and the app's own guard, which the fake
+does not have), settlement passing the self-shares on, the provider's statement, billing by
+the provider, the pages, and a webhook sent by the fake itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+import requests
+import sqlalchemy as sa
+from werkzeug.serving import make_server
+
+from tests import factories
+from tests.conftest import post_form
+from tests.payments.conftest import ACTOR, start
+from tests.stripe_fake import WEBHOOK_SECRET, card_token, intent, refunds, signed_event
+from voucher.invoicing.models import InvoiceStatus
+from voucher.payments import billing, services
+from voucher.payments import refunds as refund_service
+from voucher.payments.models import OnlinePayment, OnlinePaymentStatus, OnlineRefund
+from voucher.redemptions.corrections import correct_redemption, void_redemption
+from voucher.redemptions.models import ClientShareStatus, Redemption
+from voucher.settlement.run import Payer, settle_approved_invoices
+
+
+def paid_october(db, client, world, gateway, stripe_fake) -> OnlinePayment:
+    payment = start(db, world, gateway)
+    card = gateway.card_of_token(card_token(stripe_fake))
+    services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
+                             actor=ACTOR)
+    db.commit()
+    payload, headers = signed_event("payment_intent.succeeded",
+                                    intent(stripe_fake, payment.stripe_payment_intent_id))
+    assert client.post("/payments/stripe/webhook", data=payload,
+                       headers=headers).json["outcome"] == "succeeded"
+    db.rollback()
+    return db.get(OnlinePayment, payment.id)
+
+
+def test_voiding_a_paid_event_refunds_its_self_share(db, client, world, gateway, stripe_fake):
+    payment = paid_october(db, client, world, gateway, stripe_fake)
+    void_redemption(db, provider_id=world.provider.id, redemption_id=world.october[0].id,
+                    actor=ACTOR)
+    db.commit()
+    assert db.get(Redemption, world.october[0].id).client_share_status == \
+        ClientShareStatus.REFUNDED
+    db.refresh(payment)
+    assert payment.refunded_cents == 700
+    assert [r["amount"] for r in refunds(stripe_fake, payment.stripe_payment_intent_id)] == [700]
+
+
+def test_refunds_never_exceed_the_payment_although_the_fake_would_allow_it(
+        db, client, world, gateway, stripe_fake):
+    payment = paid_october(db, client, world, gateway, stripe_fake)
+    refund_service.refund_part(db, payment=payment, redemption_id=world.october[0].id,
+                               amount_cents=1400, reason="void", actor=ACTOR, gateway=gateway)
+    db.commit()
+    with pytest.raises(refund_service.RefundRefused):
+        refund_service.refund_part(db, payment=payment, redemption_id=world.october[1].id,
+                                   amount_cents=1400, reason="void", actor=ACTOR,
+                                   gateway=gateway)
+    db.rollback()
+    with pytest.raises(refund_service.RefundRefused):  # the same event twice
+        refund_service.refund_part(db, payment=payment, redemption_id=world.october[0].id,
+                                   amount_cents=100, reason="void", actor=ACTOR,
+                                   gateway=gateway)
+    db.rollback()
+    assert db.get(OnlinePayment, payment.id).refunded_cents == 1400
+    # Only the one refund reached the fake, which itself would have taken more.
+    assert [r["amount"] for r in refunds(stripe_fake, payment.stripe_payment_intent_id)] == [1400]
+    extra = requests.post(f"{stripe_fake}/v1/refunds", auth=("sk_test_voucher", ""), data={
+        "payment_intent": payment.stripe_payment_intent_id, "amount": 5000}, timeout=5)
+    assert extra.status_code == 200  # the fake's gap: no limit
+
+
+def test_settlement_pays_the_self_shares_to_the_provider_and_deducts_later_refunds(
+        app, db, client, world, gateway, stripe_fake):
+    payment = paid_october(db, client, world, gateway, stripe_fake)
+    factories.invoice(db, world.provider, world.october, status=InvoiceStatus.APPROVED)
+    db.commit()
+    first = settle_approved_invoices(db, actor=ACTOR, payer=Payer.from_config(app.config))
+    db.commit()
+    paid = first.batch.payments[0]
+    assert (paid.voucher_share_cents, paid.self_share_cents, paid.amount_cents) == (
+        9600, 2100, 11700)
+    assert first.batch.total_cents == 11700 and "117.00" in first.batch.sepa_xml
+    # The provider corrects one event later: the self-share goes back to the client and is
+    # deducted from the provider's next payment.
+    correct_redemption(db, provider_id=world.provider.id, redemption_id=world.october[1].id,
+                       replacement=None, actor=ACTOR)
+    db.commit()
+    assert db.get(OnlinePayment, payment.id).refunded_cents == 700
+    factories.invoice(db, world.provider, world.november, status=InvoiceStatus.APPROVED)
+    db.commit()
+    second = settle_approved_invoices(db, actor=ACTOR, payer=Payer.from_config(app.config))
+    db.commit()
+    again = second.batch.payments[0]
+    # No new self-shares to cover the 7 € refund: it waits for a later payment.
+    assert (again.voucher_share_cents, again.self_share_cents) == (3200, 0)
+
+
+def test_the_provider_sees_self_shares_on_its_statement_and_can_bill_a_month_itself(
+        db, client, auth, world, gateway, stripe_fake):
+    paid_october(db, client, world, gateway, stripe_fake)
+    auth.login("aurinko@example.fi", factories.PASSWORD)
+    response = client.get("/provider/self-shares")
+    assert response.status_code == 200, response.headers.get("Location")
+    page = response.get_data(as_text=True)
+    assert "21,00" in page and "Aino V." in page
+    response = post_form(client, "/provider/self-shares/bill", {
+        "client_id": world.client.id, "period": "2026-11-01"}, form_page="/provider/self-shares")
+    assert response.status_code == 303
+    db.rollback()
+    assert [db.get(Redemption, e.id).client_share_status for e in world.november] == [
+        ClientShareStatus.BILLED_BY_PROVIDER]
+
+
+def test_unpaid_self_shares_go_to_the_provider_after_the_payment_days(app, db, world):
+    factories.invoice(db, world.provider, world.october, status=InvoiceStatus.SUBMITTED)
+    db.commit()
+    assert billing.bill_unpaid(db, days=14, actor=ACTOR) == 0
+    runner = app.test_cli_runner()
+    from voucher import clock
+    clock.freeze(clock.now() + dt.timedelta(days=15))
+    result = runner.invoke(args=["payments", "bill-unpaid"])
+    assert result.exit_code == 0 and "3 self-shares" in result.output
+    db.rollback()
+    assert {db.get(Redemption, e.id).client_share_status for e in world.october} == {
+        ClientShareStatus.BILLED_BY_PROVIDER}
+    assert db.get(Redemption, world.november[0].id).client_share_status == ClientShareStatus.DUE
+
+
+def test_the_client_pays_from_the_self_shares_page(db, client, auth, world, stripe_fake):
+    auth.login("aino@example.fi", factories.PASSWORD)
+    page = client.get("/self-shares/")
+    assert page.status_code == 200 and "21,00" in page.get_data(as_text=True)
+    response = post_form(client, "/self-shares/pay", {"provider_id": world.provider.id,
+                                                      "period": "2026-10-01"},
+                         form_page="/self-shares/")
+    assert response.status_code == 303
+    payment_page = client.get(response.headers["Location"])
+    html = payment_page.get_data(as_text=True)
+    assert f'src="{stripe_fake}/js.stripe.com/v3/"' in html and "js/payments.js" in html
+    csp = payment_page.headers["Content-Security-Policy"]
+    assert f"script-src 'self' {stripe_fake}" in csp and "unsafe-inline" not in csp
+    declined = post_form(client, response.headers["Location"] + "/confirm", {
+        "stripe_token": card_token(stripe_fake, "4000000000000341")},
+        form_page=response.headers["Location"])
+    assert declined.status_code == 422 and "Korttimaksu ei onnistunut" in declined.get_data(
+        as_text=True)
+
+
+def test_without_stripe_keys_the_pay_action_is_hidden(app, db, client, auth, world):
+    app.config["STRIPE_SECRET_KEY"] = None
+    auth.login("aino@example.fi", factories.PASSWORD)
+    page = client.get("/self-shares/").get_data(as_text=True)
+    assert "your provider bills" in page.lower() or "palveluntuottaja laskuttaa" in page.lower()
+    assert 'action="/self-shares/pay"' not in page
+
+
+def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
+        app, db, world, gateway, stripe_fake):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        requests.post(f"{stripe_fake}/_config/webhooks/voucher", data={
+            "url": f"http://127.0.0.1:{server.server_port}/payments/stripe/webhook",
+            "secret": WEBHOOK_SECRET, "events[]": ["payment_intent.succeeded",
+                                                   "payment_intent.payment_failed"]},
+            timeout=5).raise_for_status()
+        payment = start(db, world, gateway)
+        card = gateway.card_of_token(card_token(stripe_fake))
+        services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
+                                 actor=ACTOR)
+        db.commit()
+        for _ in range(100):
+            db.rollback()
+            if db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED:
+                break
+            time.sleep(0.1)
+        assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED
+        assert {db.get(Redemption, e.id).client_share_status for e in world.october} == {
+            ClientShareStatus.PAID_ONLINE}
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert db.execute(sa.select(sa.func.count()).select_from(OnlineRefund)).scalar() == 0

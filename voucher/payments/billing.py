@@ -1,0 +1,77 @@
+"""Self-shares the provider bills itself: its own choice, or the client did not pay online within
+SELF_SHARE_PAY_DAYS of the month's invoice (the ``payments bill-unpaid`` command, daily).
+Events held by a pending online payment are left alone; conditional updates make a webhook and
+the billing that race each other end in one state only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from voucher import clock
+from voucher.audit.services import Actor, record_event
+from voucher.errors import DomainError
+from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
+from voucher.payments.models import OnlinePaymentEvent
+from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.vouchers.models import Voucher
+
+
+class NothingToBill(DomainError):
+    code = "nothing_to_bill"
+    status = 409
+    message = _l("There are no self-shares due for this client and month that are not being "
+                 "paid online right now.")
+
+
+def _billable(*conditions):
+    not_held = ~sa.exists(sa.select(OnlinePaymentEvent.id).where(
+        OnlinePaymentEvent.live_redemption_id == Redemption.id))
+    return sa.and_(Redemption.client_share_status == ClientShareStatus.DUE,
+                   Redemption.status != RedemptionStatus.VOID, not_held, *conditions)
+
+
+def _mark(session: Session, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    return session.execute(
+        sa.update(Redemption).where(Redemption.id.in_(ids), _billable())
+        .values(client_share_status=ClientShareStatus.BILLED_BY_PROVIDER)
+        .execution_options(synchronize_session=False)).rowcount
+
+
+def bill_by_provider(session: Session, *, provider_id: int, client_id: int, period: dt.date,
+                     actor: Actor) -> int:
+    """The provider bills a client's due self-shares of a month itself; returns how many."""
+    end = (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    ids = list(session.execute(
+        sa.select(Redemption.id).join(Voucher, Voucher.id == Redemption.voucher_id)
+        .where(_billable(Redemption.provider_id == provider_id, Voucher.client_id == client_id,
+                         Redemption.service_date >= period, Redemption.service_date < end))
+    ).scalars())
+    billed = _mark(session, ids)
+    if not billed:
+        raise NothingToBill()
+    record_event(session, actor, "self_share.billed_by_provider", "provider", provider_id,
+                 client_id=client_id, period=period, redemption_ids=ids)
+    return billed
+
+
+def bill_unpaid(session: Session, *, days: int, actor: Actor) -> int:
+    """Self-shares still due ``days`` after the invoice that carries their event was created
+    go to the provider to bill; returns how many."""
+    cutoff = clock.now() - dt.timedelta(days=days)
+    invoiced = sa.exists(sa.select(InvoiceLine.id)
+                         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                         .where(InvoiceLine.redemption_id == Redemption.id,
+                                Invoice.status != InvoiceStatus.REJECTED,
+                                Invoice.created_at <= cutoff))
+    ids = list(session.execute(sa.select(Redemption.id).where(_billable(invoiced))).scalars())
+    billed = _mark(session, ids)
+    if billed:
+        record_event(session, actor, "self_share.billed_unpaid", "redemption", ids[0],
+                     days=days, count=billed)
+    return billed

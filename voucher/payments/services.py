@@ -1,0 +1,203 @@
+"""Paying self-shares online: what a client owes, starting a payment, confirming the card.
+
+A payment covers the due self-shares of one client at one provider for one month. Starting it
+links the events to it under the unique ``live_redemption_id``, so the same event can never be
+in two pending or succeeded payments, even when two tabs (or two servers) start at once; the
+second start finds the first pending payment and continues it. The payment's state, and the
+events' ``client_share_status``, change only when a verified webhook says so (``webhooks``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session, joinedload
+
+from voucher.audit.services import Actor, record_event
+from voucher.errors import DomainError, NotFound
+from voucher.payments.models import (
+    OnlinePayment,
+    OnlinePaymentEvent,
+    OnlinePaymentStatus,
+    OnlineRefund,
+)
+from voucher.payments.stripe_client import Gateway, Intent
+from voucher.providers.models import Provider
+from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.vouchers.models import Voucher
+
+
+class NothingToPay(DomainError):
+    code = "nothing_to_pay"
+    status = 409
+    message = _l("There are no self-shares due for this provider and month.")
+
+
+class PaymentNotPending(DomainError):
+    code = "payment_not_pending"
+    status = 409
+    message = _l("This payment is no longer waiting for a card: see its state below.")
+
+
+def month_of(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+@dataclass
+class DueGroup:
+    """The self-shares a client owes one provider for one month."""
+
+    provider: Provider
+    period: dt.date
+    events: list[Redemption] = field(default_factory=list)
+    #: A payment already under way for (some of) these events.
+    pending_payment_id: int | None = None
+
+    @property
+    def total_cents(self) -> int:
+        return sum(e.client_pays_cents for e in self.events)
+
+
+def _due_events(session: Session, client_id: int, *, provider_id: int | None = None,
+                period: dt.date | None = None) -> list[Redemption]:
+    query = (sa.select(Redemption).join(Voucher, Voucher.id == Redemption.voucher_id)
+             .where(Voucher.client_id == client_id,
+                    Redemption.client_share_status == ClientShareStatus.DUE,
+                    Redemption.status != RedemptionStatus.VOID,
+                    Redemption.corrects_id.is_(None))
+             .options(joinedload(Redemption.voucher).joinedload(Voucher.service_type))
+             .order_by(Redemption.service_date, Redemption.id))
+    if provider_id is not None:
+        query = query.where(Redemption.provider_id == provider_id)
+    events = list(session.execute(query).scalars())
+    if period is not None:
+        events = [e for e in events if month_of(e.service_date) == period]
+    return events
+
+
+def _live_payments_of(session: Session, redemption_ids: list[int]) -> dict[int, int]:
+    """Event id → the live payment holding it."""
+    if not redemption_ids:
+        return {}
+    return dict(session.execute(
+        sa.select(OnlinePaymentEvent.live_redemption_id, OnlinePaymentEvent.online_payment_id)
+        .where(OnlinePaymentEvent.live_redemption_id.in_(redemption_ids))).all())
+
+
+def due_self_shares(session: Session, client_id: int) -> list[DueGroup]:
+    """What the client owes, per provider and month (oldest first)."""
+    events = _due_events(session, client_id)
+    held = _live_payments_of(session, [e.id for e in events])
+    providers = {p.id: p for p in session.execute(sa.select(Provider).where(
+        Provider.id.in_({e.provider_id for e in events}))).scalars()}
+    groups: dict[tuple[int, dt.date], DueGroup] = {}
+    for event in events:
+        key = (event.provider_id, month_of(event.service_date))
+        group = groups.setdefault(key, DueGroup(providers[event.provider_id], key[1]))
+        group.events.append(event)
+        if event.id in held:
+            group.pending_payment_id = held[event.id]
+    return sorted(groups.values(), key=lambda g: (g.period, g.provider.name))
+
+
+def client_payments(session: Session, client_id: int, limit: int = 50) -> list[OnlinePayment]:
+    """The client's payments, newest first."""
+    return list(session.execute(
+        sa.select(OnlinePayment).where(OnlinePayment.client_id == client_id)
+        .options(joinedload(OnlinePayment.events))
+        .order_by(OnlinePayment.id.desc()).limit(limit)).unique().scalars())
+
+
+def refunds_of(session: Session, payment_ids: list[int]) -> dict[int, list[OnlineRefund]]:
+    if not payment_ids:
+        return {}
+    found: dict[int, list[OnlineRefund]] = {}
+    for refund in session.execute(sa.select(OnlineRefund).where(
+            OnlineRefund.online_payment_id.in_(payment_ids)).order_by(OnlineRefund.id)).scalars():
+        found.setdefault(refund.online_payment_id, []).append(refund)
+    return found
+
+
+def find_client_payment(session: Session, *, client_id: int, payment_id: int) -> OnlinePayment:
+    """One of the client's payments; NotFound for anyone else's."""
+    payment = session.execute(
+        sa.select(OnlinePayment).where(OnlinePayment.id == payment_id,
+                                       OnlinePayment.client_id == client_id)
+    ).scalar_one_or_none() if 0 < payment_id < 2**31 else None
+    if payment is None:
+        raise NotFound()
+    return payment
+
+
+def start_payment(session: Session, *, client_id: int, provider_id: int, period: dt.date,
+                  gateway: Gateway, actor: Actor) -> OnlinePayment:
+    """Start paying the client's due self-shares at a provider for a month: a pending payment
+    holding the events and its PaymentIntent. When some of the events are already in a
+    pending payment, that payment is continued instead (one pending payment per set of
+    events)."""
+    events = _due_events(session, client_id, provider_id=provider_id, period=month_of(period))
+    if not events:
+        raise NothingToPay()
+    held = _live_payments_of(session, [e.id for e in events])
+    if held:
+        return find_client_payment(session, client_id=client_id,
+                                   payment_id=min(held.values()))
+    payment = OnlinePayment(
+        client_id=client_id, provider_id=provider_id, period=month_of(period),
+        amount_cents=sum(e.client_pays_cents for e in events), refunded_cents=0,
+        status=OnlinePaymentStatus.PENDING, idempotency_key=f"pay-{secrets.token_hex(16)}",
+        created_by_user_id=actor.user_id)
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+            session.add_all([OnlinePaymentEvent(
+                online_payment_id=payment.id, redemption_id=e.id, live_redemption_id=e.id,
+                amount_cents=e.client_pays_cents) for e in events])
+            session.flush()
+    except sa.exc.IntegrityError:
+        # A parallel start took (some of) the events first: continue that payment.
+        held = _live_payments_of(session, [e.id for e in events])
+        if not held:
+            raise
+        return find_client_payment(session, client_id=client_id,
+                                   payment_id=min(held.values()))
+    intent = gateway.create_intent(
+        amount_cents=payment.amount_cents, idempotency_key=payment.idempotency_key,
+        metadata={"online_payment_id": str(payment.id)})
+    payment.stripe_payment_intent_id = intent.id
+    session.flush()
+    record_event(session, actor, "online_payment.started", "online_payment", payment.id,
+                 client_id=client_id, provider_id=provider_id, period=payment.period,
+                 amount_cents=payment.amount_cents,
+                 redemption_ids=[e.id for e in events])
+    return payment
+
+
+def confirm_payment(session: Session, *, payment: OnlinePayment, payment_method: str,
+                    gateway: Gateway, actor: Actor) -> Intent:
+    """Pay a pending payment with a card (a payment method, or the card of a Stripe.js token).
+    Returns the intent: ``succeeded`` (the webhook will record it), ``requires_action``
+    (Stripe.js asks for 3-D Secure) or ``processing``. A declined card raises CardDeclined.
+    Nothing here changes the payment's state: only the webhook does."""
+    if payment.status != OnlinePaymentStatus.PENDING or not payment.stripe_payment_intent_id:
+        raise PaymentNotPending()
+    intent = gateway.confirm_intent(payment.stripe_payment_intent_id,
+                                    payment_method=payment_method)
+    record_event(session, actor, "online_payment.confirmed", "online_payment", payment.id,
+                 client_id=payment.client_id, intent_status=intent.status)
+    return intent
+
+
+def payment_events(session: Session, payment: OnlinePayment) -> list[Redemption]:
+    """The service events a payment covers."""
+    return list(session.execute(
+        sa.select(Redemption).join(OnlinePaymentEvent,
+                                   OnlinePaymentEvent.redemption_id == Redemption.id)
+        .where(OnlinePaymentEvent.online_payment_id == payment.id)
+        .options(joinedload(Redemption.voucher).joinedload(Voucher.service_type))
+        .order_by(Redemption.service_date, Redemption.id)).scalars())
