@@ -33,6 +33,7 @@ from flask import g
 
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
+from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
 from voucher.accounts.models import Role, TokenPurpose
 from voucher.accounts.services import issue_token
 from voucher.api.models import ApiToken
@@ -43,6 +44,7 @@ from voucher.clients.models import Client
 from voucher.invoicing.models import Invoice
 from voucher.mail.models import OutboxMessage
 from voucher.municipalities.models import Municipality
+from voucher.payments.models import OnlinePayment
 from voucher.providers.models import Provider, ProviderDocument, ProviderSite
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement.models import PaymentBatch
@@ -65,6 +67,12 @@ TOKEN_Q = "API token of Q"
 WEB = (ANON, CLIENT_A, CLIENT_B, CM_HOME, CM_OTHER, PROVIDER_P, PROVIDER_Q, ADMIN)
 LOGGED_IN_PERSONAS = WEB[1:]
 EVERYONE = (*WEB, TOKEN_P, TOKEN_Q)
+
+@pytest.fixture
+def app_config(app_config, stripe_fake):  # noqa: F811
+    """Online payment switched on (against the local fake), so its pages answer."""
+    return {**app_config, **stripe_config(stripe_fake)}
+
 
 # --- Answers --------------------------------------------------------------------------------
 
@@ -183,6 +191,17 @@ ACCESS: dict[str, dict[str, str]] = {
     "reports.allocation": allow(*STAFF),
     # Case managers: clients and decisions of their municipalities
     "clients.index": allow(*CASE_MANAGERS),
+    # Self-shares paid online: the client's own payments, the provider's statement, and
+    # Stripe's webhook (public; its signature is the authorization)
+    "payments.self_shares": allow(CLIENT_A, CLIENT_B),
+    "payments.pay": allow(CLIENT_A, CLIENT_B),
+    "payments.payment": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    "payments.confirm": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    "payments.status": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    # Anyone may call the webhook; without Stripe's signature every caller gets 400.
+    "payments.stripe_webhook": dict.fromkeys(EVERYONE, "400"),
+    "payments.provider_self_shares": allow(PROVIDER_P, PROVIDER_Q),
+    "payments.bill_myself": allow(PROVIDER_P, PROVIDER_Q),
     "clients.submit_search": allow(*CASE_MANAGERS),
     "privacy.client_export": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
     "privacy.my_export": allow(CLIENT_A, CLIENT_B),
@@ -258,6 +277,7 @@ class World:
     income_table: IncomeTable
     message: OutboxMessage
     batch: PaymentBatch
+    online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
@@ -268,6 +288,21 @@ def _one(db, query):
     found = db.execute(query.limit(1)).scalars().first()
     assert found is not None, f"the demo data has no row for {query}"
     return found
+
+
+def _pending_payment(db, client: Client) -> OnlinePayment:
+    """A's card payment of the oldest month of due self-shares, waiting for the bank (made
+    through the service and the local fake Stripe, so that the money reconciles)."""
+    from flask import current_app
+
+    from voucher.audit.services import Actor
+    from voucher.payments import services
+    from voucher.payments.stripe_client import Gateway
+
+    due = services.due_self_shares(db, client.id)[0]
+    return services.start_payment(db, client_id=client.id, provider_id=due.provider.id,
+                                  period=due.period, actor=Actor.system("test"),
+                                  gateway=Gateway.from_config(current_app.config))
 
 
 def build_world(db) -> World:
@@ -321,6 +356,7 @@ def build_world(db) -> World:
         income_table=_one(db, sa.select(IncomeTable)),
         message=_one(db, sa.select(OutboxMessage)),
         batch=_one(db, sa.select(PaymentBatch)),
+        online_payment_a=_pending_payment(db, aino),
         reset_token=issue_token(db, client_b_user, TokenPurpose.PASSWORD_RESET,
                                 dt.timedelta(hours=2)),
         invitation_token=issue_token(db, client_b_user, TokenPurpose.INVITATION,
@@ -362,6 +398,7 @@ PARAMETERS = {
     "batch_id": lambda w: w.batch.id,
     "fmt": lambda w: "csv",
     "file_format": lambda w: "json",
+    "payment_id": lambda w: w.online_payment_a.id,
 }
 
 
@@ -369,6 +406,10 @@ PARAMETERS = {
 #: (the default is nothing at all).
 POST_DATA = {
     "vouchers.choose_provider": lambda w: {"provider_id": str(w.provider_p.id)},
+    "payments.pay": lambda w: {"provider_id": str(w.online_payment_a.provider_id),
+                               "period": w.online_payment_a.period.isoformat()},
+    "payments.bill_myself": lambda w: {"client_id": str(w.client_a.id),
+                                       "period": w.online_payment_a.period.isoformat()},
     "api.create_redemption": lambda w: {"service_date": w.voucher_a.valid_from.isoformat(),
                                         "units": 1},
 }
