@@ -5,6 +5,7 @@ the provider, the pages, and a webhook sent by the fake itself."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 import time
 
@@ -17,6 +18,7 @@ from tests import factories
 from tests.conftest import post_form
 from tests.payments.conftest import ACTOR, start
 from tests.stripe_fake import WEBHOOK_SECRET, card_token, intent, refunds, signed_event
+from voucher.accounts.models import Role
 from voucher.invoicing.models import InvoiceStatus
 from voucher.payments import billing, services
 from voucher.payments import refunds as refund_service
@@ -100,6 +102,33 @@ def test_settlement_pays_the_self_shares_to_the_provider_and_deducts_later_refun
     again = second.batch.payments[0]
     # No new self-shares to cover the 7 € refund: it waits for a later payment.
     assert (again.voucher_share_cents, again.self_share_cents) == (3200, 0)
+
+
+def _row(page: str, name: str) -> list[str]:
+    """The cells of the first table row naming ``name`` (spaces normalised)."""
+    row = re.search(r"<tr>(?:(?!</tr>).)*" + re.escape(name) + r"(?:(?!</tr>).)*</tr>", page, re.S)
+    assert row, f"no row with {name}"
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0), re.S)
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", c)).replace("\xa0", " ").strip()
+            for c in cells]
+
+
+def test_the_settlement_preview_and_batch_show_each_payments_self_share_part(
+        db, client, auth, world, gateway, stripe_fake):
+    paid_october(db, client, world, gateway, stripe_fake)
+    factories.invoice(db, world.provider, world.october, status=InvoiceStatus.APPROVED)
+    factories.user(db, role=Role.ADMIN, email="boss@example.fi")
+    db.commit()
+    auth.login("boss@example.fi", factories.PASSWORD)
+    preview = client.get("/admin/settlement/").get_data(as_text=True)
+    # Voucher shares 96 €, self-shares paid online 21 €, together 117 €.
+    assert _row(preview, "Hoiva Aurinko Oy")[-3:] == ["96,00 €", "21,00 €", "117,00 €"]
+    assert "Suorita tilitys: maksa 1 laskua, 117,00 €" in preview.replace("\xa0", " ")
+    response = post_form(client, "/admin/settlement/run", {"up_to": ""},
+                         form_page="/admin/settlement/")
+    assert response.status_code == 303
+    batch = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert _row(batch, "Hoiva Aurinko Oy")[-3:] == ["96,00 €", "21,00 €", "117,00 €"]
 
 
 def test_the_provider_sees_self_shares_on_its_statement_and_can_bill_a_month_itself(

@@ -41,10 +41,11 @@
 
   // Name the fields of the card element for assistive technology (the local fake's inputs
   // have placeholders only; Stripe's own element is an iframe with its own labels).
-  var names = {number: "Card number", exp_month: "Expiry month", exp_year: "Expiry year",
-               cvc: "CVC", postal_code: "Postal code"};
+  // The names come translated from the page (data-label-number, data-label-exp_month, …).
+  var labels = document.getElementById("card-element").dataset;
   document.querySelectorAll("#card-element input").forEach(function (input) {
-    var name = names[input.getAttribute("placeholder")];
+    var name = labels["label" + (input.getAttribute("placeholder") || "").replace(
+      /(^|_)([a-z])/g, function (match, sep, letter) { return letter.toUpperCase(); })];
     if (name && !input.getAttribute("aria-label")) { input.setAttribute("aria-label", name); }
   });
 
