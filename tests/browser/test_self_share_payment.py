@@ -159,6 +159,9 @@ def test_a_declined_card_says_so_and_the_self_shares_stay_due(page, demo, stripe
     alert = page.get_by_role("alert").filter(has_text="Korttimaksu ei onnistunut")
     expect(alert).to_contain_text("Mitään ei veloitettu")
     expect(alert).to_contain_text("omavastuuosuutesi ovat yhä maksamatta")
+    # No card form on a payment Stripe is about to end; the retry starts over through "pay".
+    expect(page.get_by_role("button", name=re.compile("^Maksa "))).to_have_count(0)
+    expect(page.get_by_role("button", name="Yritä uudelleen toisella kortilla")).to_be_visible()
     axe_check(page)
     events = page.get_by_role("heading", name="Palvelutapahtumat").locator(
         "xpath=following-sibling::ul[1]").get_by_role("listitem")

@@ -19,6 +19,7 @@ from tests.conftest import post_form
 from tests.payments.conftest import ACTOR, start
 from tests.stripe_fake import WEBHOOK_SECRET, card_token, intent, refunds, signed_event
 from voucher.accounts.models import Role
+from voucher.db import command_session
 from voucher.invoicing.models import InvoiceStatus
 from voucher.payments import billing, services
 from voucher.payments import refunds as refund_service
@@ -202,10 +203,13 @@ def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
                                                    "payment_intent.payment_failed"]},
             timeout=5).raise_for_status()
         payment = start(db, world, gateway)
-        card = gateway.card_of_token(card_token(stripe_fake))
-        services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
-                                 actor=ACTOR)
         db.commit()
+        card = gateway.card_of_token(card_token(stripe_fake))
+        # As the confirm request does: a session that holds the write lock from its start
+        # (SQLite), so the webhook, which the fake sends at once, waits for its commit.
+        with app.app_context(), command_session() as session:
+            services.confirm_payment(session, payment=session.get(OnlinePayment, payment.id),
+                                     payment_method=card, gateway=gateway, actor=ACTOR)
         for _ in range(100):
             db.rollback()
             if db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED:

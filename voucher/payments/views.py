@@ -31,6 +31,7 @@ from voucher.invoicing.services import period_label
 from voucher.payments import billing, provider_statement, services, stripe_client, webhooks
 from voucher.payments import labels as _payment_labels  # noqa: F401 (registers them)
 from voucher.payments.models import OnlinePaymentStatus
+from voucher.payments.stripe_client import CardDeclined
 from voucher.web import current_actor
 
 log = logging.getLogger(__name__)
@@ -83,13 +84,13 @@ def pay():
 
 
 def _payment_page(payment, *, status: int = 200, error: str | None = None,
-                  client_secret: str | None = None):
+                  client_secret: str | None = None, declined: bool = False):
     session = db.session()
     return render_template(
         "payments/payment.html", payment=payment,
         events=services.payment_events(session, payment),
         refunds=services.refunds_of(session, [payment.id]).get(payment.id, []),
-        error=error, client_secret=client_secret, Status=OnlinePaymentStatus,
+        error=error, client_secret=client_secret, declined=declined, Status=OnlinePaymentStatus,
         publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
         stripe_js_url=current_app.config.get("STRIPE_JS_URL")), status
 
@@ -120,6 +121,10 @@ def confirm(payment_id: int):
         intent = services.confirm_payment(
             session, payment=found, payment_method=gateway.card_of_token(token),
             gateway=gateway, actor=current_actor())
+    except CardDeclined as exc:
+        # Stripe's payment_failed webhook follows and ends this payment: the retry goes
+        # through "pay", which continues it while it waits or starts a new one after.
+        return _payment_page(found, status=422, error=str(exc), declined=True)
     except DomainError as exc:
         return _payment_page(found, status=422, error=str(exc))
     if intent.status == "requires_action":
