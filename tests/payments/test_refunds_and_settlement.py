@@ -18,6 +18,7 @@ from tests import factories
 from tests.conftest import post_form
 from tests.payments.conftest import ACTOR, start
 from tests.stripe_fake import WEBHOOK_SECRET, card_token, intent, refunds, signed_event
+from voucher import clock
 from voucher.accounts.models import Role
 from voucher.db import command_session
 from voucher.invoicing.models import InvoiceStatus
@@ -222,3 +223,35 @@ def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
         server.shutdown()
         thread.join(timeout=10)
     assert db.execute(sa.select(sa.func.count()).select_from(OnlineRefund)).scalar() == 0
+
+
+def test_a_payment_left_half_way_is_cancelled_and_its_self_shares_can_be_billed(
+        db, world, gateway, stripe_fake):
+    from voucher.payments.billing import abandon_stale_payments, bill_by_provider
+
+    payment = start(db, world, gateway)
+    assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0  # still fresh
+    with clock.frozen_at(clock.now() + dt.timedelta(days=2)):
+        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 1
+        db.commit()
+        assert intent(stripe_fake, payment.stripe_payment_intent_id)["status"] == "canceled"
+        assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.FAILED
+        # Free again: the provider may bill them now, and nothing waits on a dead payment.
+        assert bill_by_provider(db, provider_id=world.provider.id, client_id=world.client.id,
+                                period=dt.date(2026, 10, 1), actor=ACTOR) == len(world.october)
+        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0
+
+
+def test_a_payment_paid_before_it_could_be_cancelled_is_left_to_its_webhook(
+        db, world, gateway, stripe_fake):
+    from voucher.payments.billing import abandon_stale_payments
+
+    payment = start(db, world, gateway)
+    card = gateway.card_of_token(card_token(stripe_fake))
+    services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
+                             actor=ACTOR)
+    db.commit()
+    with clock.frozen_at(clock.now() + dt.timedelta(days=2)):
+        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0
+    assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.PENDING
+    assert intent(stripe_fake, payment.stripe_payment_intent_id)["status"] == "succeeded"

@@ -15,7 +15,9 @@ from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
-from voucher.payments.models import OnlinePaymentEvent
+from voucher.payments.models import OnlinePayment, OnlinePaymentEvent, OnlinePaymentStatus
+from voucher.payments.stripe_client import Gateway
+from voucher.payments.webhooks import fail_payment
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
 
@@ -58,6 +60,35 @@ def bill_by_provider(session: Session, *, provider_id: int, client_id: int, peri
     record_event(session, actor, "self_share.billed_by_provider", "provider", provider_id,
                  client_id=client_id, period=period, redemption_ids=ids)
     return billed
+
+
+#: A payment still waiting for its card after this long was left half-way.
+ABANDONED_AFTER = dt.timedelta(days=1)
+
+
+def abandon_stale_payments(session: Session, *, gateway: Gateway, actor: Actor) -> int:
+    """Pending payments nobody finished within ABANDONED_AFTER: the PaymentIntent is cancelled
+    at Stripe and, once Stripe says it is cancelled (no money can come on it any more), the
+    payment fails and lets its events go, to be paid anew or billed by the provider. An intent
+    paid meanwhile cannot be cancelled: it is left for its webhook. Returns how many ended."""
+    stale = session.execute(sa.select(OnlinePayment).where(
+        OnlinePayment.status == OnlinePaymentStatus.PENDING,
+        OnlinePayment.created_at < clock.now() - ABANDONED_AFTER)
+        .order_by(OnlinePayment.id).with_for_update()).scalars().all()
+    ended = 0
+    for payment in stale:
+        if payment.stripe_payment_intent_id:
+            try:
+                intent = gateway.cancel_intent(payment.stripe_payment_intent_id)
+            except DomainError:
+                continue
+            if intent.status != "canceled":
+                continue
+        if fail_payment(session, payment, None) == "failed":
+            ended += 1
+            record_event(session, actor, "online_payment.abandoned", "online_payment",
+                         payment.id, client_id=payment.client_id)
+    return ended
 
 
 def bill_unpaid(session: Session, *, days: int, actor: Actor) -> int:

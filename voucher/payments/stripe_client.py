@@ -89,6 +89,11 @@ class Gateway:
     def retrieve_intent(self, intent_id: str) -> Intent:
         return _intent(self._call(self._client.v1.payment_intents.retrieve, intent_id))
 
+    def cancel_intent(self, intent_id: str) -> Intent:
+        """Cancel an intent nobody finished; one that was paid meanwhile cannot be cancelled
+        (PaymentServiceUnavailable: the webhook then records the payment)."""
+        return _intent(self._call(self._client.v1.payment_intents.cancel, intent_id))
+
     def refund(self, *, intent_id: str, amount_cents: int, idempotency_key: str) -> str:
         """Give back part (or all) of a payment; returns the refund's id."""
         refund = self._call(self._client.v1.refunds.create, params={

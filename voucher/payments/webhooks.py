@@ -27,7 +27,8 @@ from voucher.payments.stripe_client import Gateway
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 
 log = logging.getLogger(__name__)
-HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed")
+HANDLED = ("payment_intent.succeeded", "payment_intent.payment_failed",
+           "payment_intent.canceled")
 
 
 def handle_event(session: Session, event: dict, *, actor: Actor,
@@ -54,6 +55,8 @@ def handle_event(session: Session, event: dict, *, actor: Actor,
             outcome = "unknown_intent"
         elif event["type"] == "payment_intent.succeeded":
             outcome = _succeeded(session, payment, intent, actor, gateway)
+        elif event["type"] == "payment_intent.canceled":
+            outcome = fail_payment(session, payment, None)
         else:
             outcome = _failed(session, payment, intent, actor)
     record.outcome = outcome
@@ -119,12 +122,18 @@ def _succeeded(session: Session, payment: OnlinePayment, intent: dict, actor: Ac
 
 def _failed(session: Session, payment: OnlinePayment, intent: dict, actor: Actor) -> str:
     error = intent.get("last_payment_error") or {}
+    return fail_payment(session, payment, str(error.get("message") or "")[:500] or None)
+
+
+def fail_payment(session: Session, payment: OnlinePayment, message: str | None) -> str:
+    """A pending payment fails (declined, cancelled, abandoned) and lets its events go, so that
+    they can be paid anew or billed by the provider; a succeeded one is never downgraded."""
     changed = session.execute(
         sa.update(OnlinePayment)
         .where(OnlinePayment.id == payment.id,
                OnlinePayment.status == OnlinePaymentStatus.PENDING)
         .values(status=OnlinePaymentStatus.FAILED, failed_at=clock.now(),
-                failure_message=str(error.get("message") or "")[:500] or None)
+                failure_message=message)
         .execution_options(synchronize_session=False)).rowcount
     if changed != 1:
         return "not_downgraded" if payment.status == OnlinePaymentStatus.SUCCEEDED \
