@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 import sqlalchemy as sa
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -128,11 +128,18 @@ def error_response(status: int, message=None, *, code: str | None = None) -> Res
     return Response(html, status=status, mimetype="text/html")
 
 
+def database_down_response() -> Response:
+    """503 without touching the database that just failed: the page is drawn as for an
+    anonymous visitor (the logged-in user would be loaded from the database)."""
+    g._login_user = current_app.login_manager.anonymous_user()
+    return error_response(503)
+
+
 def commit_failed_response(exc: sa.exc.DBAPIError) -> Response:
     """The request's work could not be committed; it was rolled back as a whole."""
     if isinstance(exc, sa.exc.OperationalError):
         log.warning("database unavailable at commit: %s", type(exc.orig).__name__)
-        return error_response(503)
+        return database_down_response()
     log.info("commit conflict: %s", type(exc.orig).__name__)
     return error_response(409, ConcurrentUpdate.message, code=ConcurrentUpdate.code)
 
@@ -172,7 +179,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.exc.OperationalError)
     def _database_down(exc):
         log.warning("database unavailable: %s", type(exc.orig).__name__)
-        return error_response(503)
+        return database_down_response()
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
