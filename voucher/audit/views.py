@@ -57,4 +57,4 @@ def _exportable_client(person: str | None) -> Client | None:
     if not person.isdigit():
         return None
     found = db.session().get(Client, int(person))
-    return found if found is not None and found.pseudonymised_at is None else None
+    return found if found is not None and not found.is_pseudonymised else None

@@ -16,6 +16,7 @@ from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.payments.models import OnlinePayment, OnlinePaymentEvent, OnlinePaymentStatus
+from voucher.payments.services import next_month
 from voucher.payments.stripe_client import Gateway
 from voucher.payments.webhooks import fail_payment
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
@@ -48,7 +49,7 @@ def _mark(session: Session, ids: list[int]) -> int:
 def bill_by_provider(session: Session, *, provider_id: int, client_id: int, period: dt.date,
                      actor: Actor) -> int:
     """The provider bills a client's due self-shares of a month itself; returns how many."""
-    end = (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    end = next_month(period)
     ids = list(session.execute(
         sa.select(Redemption.id).join(Voucher, Voucher.id == Redemption.voucher_id)
         .where(_billable(Redemption.provider_id == provider_id, Voucher.client_id == client_id,

@@ -24,6 +24,7 @@ from voucher.payments.models import (
     OnlineRefund,
 )
 from voucher.payments.stripe_client import Gateway
+from voucher.payments.stripe_client import gateway as current_gateway
 from voucher.redemptions.models import ClientShareStatus, Redemption
 
 REASONS = ("void", "correction", "not_due")
@@ -88,10 +89,7 @@ def refund_part(session: Session, *, payment: OnlinePayment, redemption_id: int,
             session.flush()
     except sa.exc.IntegrityError as exc:  # this event was refunded already
         raise RefundRefused() from exc
-    if gateway is None:
-        from voucher.payments.stripe_client import gateway as current_gateway
-
-        gateway = current_gateway()
+    gateway = gateway or current_gateway()
     refund.stripe_refund_id = gateway.refund(
         intent_id=payment.stripe_payment_intent_id, amount_cents=amount_cents,
         idempotency_key=refund.idempotency_key)

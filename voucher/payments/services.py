@@ -47,6 +47,11 @@ def month_of(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def next_month(period: dt.date) -> dt.date:
+    """The first day of the month after ``period``'s."""
+    return (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
 @dataclass
 class DueGroup:
     """The self-shares a client owes one provider for one month."""
@@ -73,10 +78,10 @@ def _due_events(session: Session, client_id: int, *, provider_id: int | None = N
              .order_by(Redemption.service_date, Redemption.id))
     if provider_id is not None:
         query = query.where(Redemption.provider_id == provider_id)
-    events = list(session.execute(query).scalars())
     if period is not None:
-        events = [e for e in events if month_of(e.service_date) == period]
-    return events
+        query = query.where(Redemption.service_date >= period,
+                            Redemption.service_date < next_month(period))
+    return list(session.execute(query).scalars())
 
 
 def _live_payments_of(session: Session, redemption_ids: list[int]) -> dict[int, int]:

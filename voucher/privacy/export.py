@@ -54,18 +54,14 @@ def client_for_export(session: Session, user: User, client_id: int) -> Client:
     """The client whose data ``user`` may export: an administrator any client, a case manager
     those of their municipalities, a client only themself. Others, and pseudonymised clients
     (nothing personal is left), are not found."""
-    if user.role == Role.ADMIN:
-        found = session.get(Client, client_id)
-        if found is None or found.pseudonymised_at is not None:
-            raise NotFound()
-        return found
     if user.role == Role.CASE_MANAGER:
         return client_for_staff(session, user, client_id)
-    if user.role == Role.CLIENT and user.client_id == client_id:
-        found = session.get(Client, client_id)
-        if found is not None and found.pseudonymised_at is None:
-            return found
-    raise NotFound()
+    allowed = user.role == Role.ADMIN or (user.role == Role.CLIENT and
+                                          user.client_id == client_id)
+    found = session.get(Client, client_id) if allowed else None
+    if found is None or found.is_pseudonymised:
+        raise NotFound()
+    return found
 
 
 @dataclass
