@@ -1,23 +1,33 @@
-"""Engine, per-request session and the declarative base.
+"""Engine, units of work and the declarative base.
 
-One session per request (or CLI command). The request commits once at its end when the
-response is a success (status < 400) and rolls back otherwise, so a view that re-renders a
-form with errors (status 422) can never leave half-done work behind. Services only add and
-flush; they never commit.
+One unit of work (a session and its transaction) per request, CLI command or job; services only
+add and flush, they never commit. The request's unit commits once, after the view, unless it
+was doomed: any ``DomainError`` created while the request runs dooms it (a refused action
+changes nothing, whatever the view then answers: a redirect with a message, a form with
+errors), and so does an error status (>= 400). The few writes that must outlive a refusal
+(failed login attempts) are given to ``keep_despite_refusal``: they run in a unit of their own
+once the request's unit has ended.
+
+External work (Stripe calls, files) never runs inside a transaction: it is recorded as rows in
+the unit and handed to ``after_commit``, which runs it once the unit has committed, and never
+if it rolls back (a savepoint that rolls back drops the work queued inside it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -110,6 +120,100 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# -- Queues that follow the transaction ------------------------------------------------------
+
+def queue_for_commit(session: Session, queue: str, item) -> None:
+    """Put ``item`` on one of the session's queues, tagged with the transaction (or savepoint)
+    it was queued in: a rollback of that transaction, or of a savepoint around it, drops it."""
+    if not session.in_transaction():
+        session.begin()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(queue, []).append((transaction, item))
+
+
+def take_queued(session: Session, queue: str) -> list:
+    """Empty one of the session's queues and return its items, oldest first."""
+    return [item for _transaction, item in session.info.pop(queue, ())]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_items(session: Session, rolled_back: SessionTransaction) -> None:
+    for queue in _QUEUES:
+        items = session.info.get(queue)
+        if items:
+            session.info[queue] = [(transaction, item) for transaction, item in items
+                                   if not _within(transaction, rolled_back)]
+
+
+#: Every queue name in use (the audit trail registers its own).
+_QUEUES: set[str] = set()
+AFTER_COMMIT = "after_commit_work"
+
+
+def register_queue(name: str) -> str:
+    _QUEUES.add(name)
+    return name
+
+
+register_queue(AFTER_COMMIT)
+
+
+def after_commit(session: Session, work: Callable[[], None]) -> None:
+    """Run ``work`` (a call outside the database, e.g. to Stripe) once ``session``'s unit of
+    work has committed, outside any transaction; never when it rolls back. ``work`` takes no
+    arguments, opens its own unit for what it records, and handles its own errors."""
+    queue_for_commit(session, AFTER_COMMIT, work)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit_work(session: Session) -> None:
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint was released: the work waits for the real commit
+    for work in take_queued(session, AFTER_COMMIT):
+        try:
+            work()
+        except Exception:  # the committed rows say what is left to do; a job retries it
+            log.exception("work after commit failed")
+
+
+# -- The request's unit of work ---------------------------------------------------------------
+
+def doom() -> None:
+    """Refuse the current request's unit of work: it rolls back whatever the response. Called
+    by every ``DomainError`` created while a request runs."""
+    if has_request_context():
+        g.unit_doomed = True
+
+
+def is_doomed() -> bool:
+    return bool(has_request_context() and g.get("unit_doomed"))
+
+
+def keep_despite_refusal(work: Callable[[Session], None]) -> None:
+    """Run ``work(session)`` in a unit of its own, committed once the request's unit has ended
+    (committed or rolled back): for what must count although the request is refused, such as
+    a failed login attempt. Outside a request it runs at once, in its own unit."""
+    if has_request_context():
+        g.setdefault("lasting_work", []).append(work)
+        return
+    with command_session() as session:
+        work(session)
+
+
+def _run_lasting_work() -> None:
+    for work in g.pop("lasting_work", ()):
+        with command_session() as session:
+            work(session)
+
+
 def init_app(app: Flask) -> None:
     """Attach an engine and session factory to the app and own the request transaction."""
     engine = make_engine(app.config["DATABASE_URL"])
@@ -119,21 +223,24 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _commit_or_rollback(response):
         db_session = g.pop("db_session", None)
-        if db_session is None:
-            return response
         try:
-            if response.status_code < 400:
-                db_session.commit()
-            else:
+            if db_session is None:
+                return response
+            try:
+                if response.status_code < 400 and not is_doomed():
+                    db_session.commit()
+                else:
+                    db_session.rollback()
+            except sa.exc.DBAPIError as exc:
                 db_session.rollback()
-        except sa.exc.DBAPIError as exc:
-            db_session.rollback()
-            from voucher.errors import commit_failed_response
+                from voucher.errors import commit_failed_response
 
-            return commit_failed_response(exc)
+                return commit_failed_response(exc)
+            finally:
+                db_session.close()
+            return response
         finally:
-            db_session.close()
-        return response
+            _run_lasting_work()
 
     @app.teardown_appcontext
     def _close(_exc):
@@ -141,6 +248,8 @@ def init_app(app: Flask) -> None:
         if db_session is not None:
             db_session.rollback()
             db_session.close()
+        if g.get("lasting_work"):  # the request failed before after_request ran
+            _run_lasting_work()
 
 
 def engine() -> Engine:
@@ -155,15 +264,10 @@ def session() -> Session:
     return g.db_session
 
 
-def commit() -> None:
-    """Commit now, for the few places that must keep work even when the response fails
-    (a failed login attempt is recorded although the login is refused)."""
-    session().commit()
-
-
 @contextmanager
 def command_session() -> Iterator[Session]:
-    """A session for a CLI command or background job: commit on success, roll back on error."""
+    """A unit of work of its own (a CLI command, a job, a write that outlives a refusal):
+    commit when the block ends, roll back on any error."""
     db_session = current_app.extensions["voucher.db"]()
     try:
         yield db_session

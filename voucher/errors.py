@@ -14,17 +14,24 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from voucher import db
+
 log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """A business rule refused the operation. ``code`` is stable (the API exposes it)."""
+    """A business rule refused the operation. ``code`` is stable (the API exposes it).
+
+    Creating one inside a request dooms the request's unit of work (``db.doom``): whatever a
+    view then answers, nothing the refused action wrote is committed. Code that merely asks
+    whether something is allowed returns a value instead of raising."""
 
     code = "domain_error"
     status = 409
     message = _l("The operation is not allowed.")
 
     def __init__(self, message=None, *, field: str | None = None, **params):
+        db.doom()
         self.message = message if message is not None else type(self).message
         self.field = field
         self.params = params

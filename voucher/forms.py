@@ -25,6 +25,14 @@ class BaseForm(FlaskForm):
         else:
             self._add_error(exc.field, str(exc))
 
+    def add_problems(self, problems: dict[str, str], message: str | None = None) -> None:
+        """Show what is still missing next to each field, without refusing anything (the
+        page says what was done; nothing is rolled back)."""
+        for name, text in problems.items():
+            self._add_error(name, text)
+        if message:
+            self.form_errors.append(message)
+
     def _add_error(self, name: str | None, message: str) -> None:
         field = getattr(self, name, None) if name else None
         if field is not None and hasattr(field, "errors"):

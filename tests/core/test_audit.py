@@ -56,3 +56,36 @@ def test_database_refuses_to_change_or_delete_audit_events(db):
     with pytest.raises(sa.exc.DBAPIError, match="append-only"):
         db.execute(sa.delete(AuditEvent))
     db.rollback()
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_events(db):
+    """Events queued before a savepoint outlive the savepoint's rollback; those queued inside
+    it (and in savepoints within it) do not."""
+    record_event(db, Actor.system("test"), "thing.before", "thing", 1)
+    with pytest.raises(ZeroDivisionError), db.begin_nested():
+        record_event(db, Actor.system("test"), "thing.inside", "thing", 2)
+        with db.begin_nested():
+            record_event(db, Actor.system("test"), "thing.deeper", "thing", 3)
+        raise ZeroDivisionError
+    savepoint = db.begin_nested()
+    record_event(db, Actor.system("test"), "thing.inside_too", "thing", 4)
+    savepoint.rollback()
+    record_event(db, Actor.system("test"), "thing.after", "thing", 5)
+    db.commit()
+    actions = db.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["thing.before", "thing.after"]
+    assert verify_chain(db).ok
+
+
+def test_events_of_a_released_savepoint_follow_its_parent(db):
+    """A released savepoint's events are written with the transaction; when a savepoint
+    around it rolls back, they go with it."""
+    with db.begin_nested():
+        record_event(db, Actor.system("test"), "thing.kept", "thing", 1)
+    with pytest.raises(ZeroDivisionError), db.begin_nested():
+        with db.begin_nested():
+            record_event(db, Actor.system("test"), "thing.released_then_undone", "thing", 2)
+        raise ZeroDivisionError
+    db.commit()
+    actions = db.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
+    assert actions == ["thing.kept"]

@@ -60,14 +60,24 @@ def _recent_failures(session: Session, column, value: str, since: dt.datetime) -
     ).scalar_one()
 
 
+def login_limits(config) -> dict:
+    """The throttling settings ``authenticate`` and ``record_failed_login`` take."""
+    return {
+        "max_failures": config["LOGIN_MAX_FAILURES"],
+        "max_failures_per_ip": config["LOGIN_MAX_FAILURES_PER_IP"],
+        "window_minutes": config["LOGIN_WINDOW_MINUTES"],
+    }
+
+
 def authenticate(
     session: Session, *, email: str, password: str, ip: str, limits: dict
 ) -> User:
-    """Check a login. Every attempt is recorded; too many failures lock the account for the
-    window (the owner gets an e-mail) and throttle the IP address.
+    """Check a login; a successful one is recorded. Too many recent failures of the account or
+    of the address refuse even a right password (TooManyAttempts).
 
     ``limits``: max_failures (per account), max_failures_per_ip, window_minutes.
-    The caller must commit even when this raises, so that the failed attempt is counted.
+    A wrong password raises InvalidCredentials, which dooms the request: the caller records the
+    failure with ``record_failed_login`` in a unit of its own, so that it counts.
     """
     email = normalize_email(email)
     now = clock.now()
@@ -82,20 +92,30 @@ def authenticate(
         raise TooManyAttempts(minutes=remaining)
 
     ok = passwords.verify_password(user.password_hash if user else None, password)
-    ok = ok and user is not None and user.is_active
-    session.add(LoginAttempt(email=email[:254], ip=ip, succeeded=ok, at=now))
-    if not ok:
-        session.flush()
-        if user is not None and _recent_failures(
-            session, LoginAttempt.email, email, now - window
-        ) >= limits["max_failures"]:
-            _lock_account(session, user, until=now + window, ip=ip)
+    if not (ok and user is not None and user.is_active):
         raise InvalidCredentials()
-
+    session.add(LoginAttempt(email=email[:254], ip=ip, succeeded=True, at=now))
     user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
+
+
+def record_failed_login(session: Session, *, email: str, ip: str, limits: dict) -> None:
+    """A wrong password (or second-factor code) counts against the account and the address;
+    the account locks for the window when it reaches ``max_failures`` (its owner gets an
+    e-mail). Runs in a unit of its own, committed although the login is refused."""
+    email = normalize_email(email)
+    now = clock.now()
+    window = dt.timedelta(minutes=limits["window_minutes"])
+    session.add(LoginAttempt(email=email[:254], ip=ip, succeeded=False, at=now))
+    session.flush()
+    user = find_user_by_email(session, email)
+    if user is None or (user.locked_until is not None and user.locked_until > now):
+        return
+    if _recent_failures(session, LoginAttempt.email, email, now - window) >= \
+            limits["max_failures"]:
+        _lock_account(session, user, until=now + window, ip=ip)
 
 
 def record_login(session: Session, user: User, actor: Actor) -> None:

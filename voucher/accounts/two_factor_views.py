@@ -18,9 +18,9 @@ from flask_login import current_user
 
 from voucher import db
 from voucher.access import logged_in, public
-from voucher.accounts import two_factor
+from voucher.accounts import services, two_factor
 from voucher.accounts.forms import DisableTwoFactorForm, TotpForm
-from voucher.accounts.models import LoginAttempt, Role, User
+from voucher.accounts.models import Role, User
 from voucher.errors import DomainError
 from voucher.web import client_ip, current_actor, render_form, safe_next
 
@@ -66,8 +66,9 @@ def login_code():
             start_session(user)
             return redirect(safe_next(next_url, url_for("home.index")), code=303)
         # A wrong code counts like a wrong password for throttling.
-        db.session().add(LoginAttempt(email=user.email, ip=client_ip(), succeeded=False))
-        db.commit()
+        email, ip = user.email, client_ip()
+        db.keep_despite_refusal(lambda unit: services.record_failed_login(
+            unit, email=email, ip=ip, limits=services.login_limits(current_app.config)))
         form.add_errors(DomainError(_("The code is wrong or already used. Try the next code."),
                                     field="code"))
     return render_form("accounts/login_code.html", form)

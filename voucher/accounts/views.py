@@ -29,15 +29,6 @@ from voucher.web import client_ip, current_actor, render_form, safe_next
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limits() -> dict:
-    config = current_app.config
-    return {
-        "max_failures": config["LOGIN_MAX_FAILURES"],
-        "max_failures_per_ip": config["LOGIN_MAX_FAILURES_PER_IP"],
-        "window_minutes": config["LOGIN_WINDOW_MINUTES"],
-    }
-
-
 def start_session(user) -> None:
     """Log the user in with a fresh session that keeps only the chosen language."""
     services.record_login(db.session(), user, Actor(user.id, f"user:{user.id}", client_ip(),
@@ -59,13 +50,15 @@ def login():
         return redirect(url_for("home.index"))
     form = LoginForm()
     if form.validate_on_submit():
+        email, ip = form.email.data, client_ip()
+        limits = services.login_limits(current_app.config)
         try:
-            user = services.authenticate(
-                db.session(), email=form.email.data, password=form.password.data,
-                ip=client_ip(), limits=_login_limits(),
-            )
+            user = services.authenticate(db.session(), email=email, password=form.password.data,
+                                         ip=ip, limits=limits)
         except DomainError as exc:
-            db.commit()  # the failed attempt must count even though the login is refused
+            if isinstance(exc, services.InvalidCredentials):
+                db.keep_despite_refusal(lambda unit: services.record_failed_login(
+                    unit, email=email, ip=ip, limits=limits))
             form.add_errors(exc)
             return render_form("accounts/login.html", form,
                                status=429 if exc.status == 429 else 422)

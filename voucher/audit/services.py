@@ -1,9 +1,10 @@
 """Recording and verifying the audit trail.
 
-``record_event`` only queues the event on the session. Just before the transaction commits, the
-queued events are chained to the newest stored event under a lock, so that concurrent
-transactions append one after another and the chain never forks; if the transaction rolls
-back, its events vanish with it.
+``record_event`` only queues the event on the session, with the transaction (or savepoint) it
+was queued in. Just before the transaction commits, the queued events are chained to the newest
+stored event under a lock, so that concurrent transactions append one after another and the
+chain never forks; if the transaction rolls back, its events vanish with it, and a savepoint
+that rolls back drops only the events queued inside it.
 
 On PostgreSQL each event is appended by one statement that moves the chain head (a single
 row, whose lock orders the appends and whose update sees the newest committed hash), computes
@@ -25,9 +26,10 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.audit.models import AuditChainHead, AuditEvent
+from voucher.db import queue_for_commit, register_queue, take_queued
 
 GENESIS_HASH = "0" * 64
-_PENDING = "audit_pending"
+_PENDING = register_queue("audit_pending")
 
 
 @dataclass(frozen=True)
@@ -60,22 +62,18 @@ def record_event(
 ) -> None:
     """Queue an audit event; it is written, chained, in the same transaction's commit."""
     actor = actor or Actor.system()
-    if not session.in_transaction():
-        session.begin()  # so that a rollback (which drops the queued events) always applies
-    session.info.setdefault(_PENDING, []).append(
-        {
-            "at": clock.now(),
-            "actor_user_id": actor.user_id,
-            "actor": actor.label,
-            "action": action,
-            "object_type": obj_type,
-            "object_id": str(obj_id),
-            "client_id": client_id,
-            "data": _jsonable(data),
-            "ip": actor.ip,
-            "request_id": actor.request_id,
-        }
-    )
+    queue_for_commit(session, _PENDING, {
+        "at": clock.now(),
+        "actor_user_id": actor.user_id,
+        "actor": actor.label,
+        "action": action,
+        "object_type": obj_type,
+        "object_id": str(obj_id),
+        "client_id": client_id,
+        "data": _jsonable(data),
+        "ip": actor.ip,
+        "request_id": actor.request_id,
+    })
 
 
 def _jsonable(data: dict) -> dict:
@@ -137,7 +135,9 @@ def _chained_insert() -> sa.Insert:
 
 @event.listens_for(Session, "before_commit")
 def _append_pending_events(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
+    if session.get_nested_transaction() is not None:
+        return  # a savepoint is released: its events wait for the real commit
+    pending = take_queued(session, _PENDING)
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -161,11 +161,6 @@ def _append_pending_events(session: Session) -> None:
     session.execute(sa.update(AuditChainHead).where(AuditChainHead.id == 1)
                     .values(prev_hash=before_last, last_hash=prev))
     session.flush()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_events(session: Session, _previous_transaction) -> None:
-    session.info.pop(_PENDING, None)
 
 
 @dataclass

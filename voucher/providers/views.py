@@ -117,8 +117,8 @@ def _application_form(provider: Provider, service_types, *, from_request: bool =
     return form
 
 
-def _render_edit(form, provider, service_types):
-    return render_form("providers/edit.html", form, provider=provider,
+def _render_edit(form, provider, service_types, status: int | None = None):
+    return render_form("providers/edit.html", form, status=status, provider=provider,
                        service_types=service_types, rates=rates_in_force(
                            db.session(), [s.id for s in service_types], clock.today()),
                        offers=application.offers_by_type(provider))
@@ -149,9 +149,13 @@ def edit_application():
         if request.form.get("action") != "submit":
             flash(_("The application was saved."), "success")
             return redirect(url_for(".my_application"), code=303)
-        # Keep the saved draft even when the submission is refused below (the refusal
-        # answers 422, which rolls back the rest of the request).
-        db.commit()
+        missing = missing_items(session, provider)
+        if missing:
+            # The draft is saved; the page says what is still missing (not a refusal).
+            form.add_problems(missing, _(
+                "The application was saved as a draft, but it cannot be submitted yet. Fill "
+                "in the missing items and submit again."))
+            return _render_edit(form, provider, service_types, status=200)
         try:
             application.submit_application(session, provider, actor=current_actor())
         except DomainError as exc:

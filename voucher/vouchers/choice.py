@@ -236,11 +236,17 @@ def recent_activation_failures(session: Session, user_id: int) -> int:
     ).scalar_one()
 
 
+def record_failed_activation(session: Session, *, provider_id: int, actor: Actor) -> None:
+    """A wrong pair of codes counts towards MAX_ACTIVATION_FAILURES an hour (the audit event
+    ``voucher.activation_failed`` is the count)."""
+    record_event(session, actor, "voucher.activation_failed", "provider", provider_id)
+
+
 def activate_voucher(session: Session, *, provider: Provider, code: str,
                      confirmation_code: str, actor: Actor) -> Voucher:
     """The provider activates a voucher from the client's decision letter. A wrong pair of
-    codes is refused without saying which one was wrong, and counted: the caller commits the
-    audit event of the failure (``voucher.activation_failed``) even though it refuses."""
+    codes is refused (ActivationFailed) without saying which one was wrong; the caller counts
+    it with ``record_failed_activation`` in a unit that outlives the refusal."""
     if recent_activation_failures(session, actor.user_id) >= MAX_ACTIVATION_FAILURES:
         raise TooManyActivationAttempts()
     normalized = normalize_voucher_code(code)
@@ -248,7 +254,6 @@ def activate_voucher(session: Session, *, provider: Provider, code: str,
                               ).scalar_one_or_none() if normalized else None
     if voucher is None or not confirmation_matches(voucher.confirmation_code,
                                                    confirmation_code):
-        record_event(session, actor, "voucher.activation_failed", "provider", provider.id)
         raise ActivationFailed(field="code")
     if voucher.provider_id == provider.id:
         raise ChoiceRefused(_l("The voucher is already in use with your company."))

@@ -45,12 +45,15 @@ def activate():
     form = ActivationForm()
     if form.validate_on_submit():
         session = db.session()
+        provider, actor = _provider(), current_actor()
         try:
             voucher = choice.activate_voucher(
-                session, provider=_provider(), code=form.code.data,
-                confirmation_code=form.confirmation_code.data, actor=current_actor())
+                session, provider=provider, code=form.code.data,
+                confirmation_code=form.confirmation_code.data, actor=actor)
         except choice.ActivationFailed as exc:
-            db.commit()  # the failed attempt must count even though the activation is refused
+            provider_id = provider.id
+            db.keep_despite_refusal(lambda unit: choice.record_failed_activation(
+                unit, provider_id=provider_id, actor=actor))
             form.add_errors(exc)
         except DomainError as exc:
             session.rollback()  # the page below reads afresh; nothing was changed
