@@ -78,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.accounts.two_factor_views import bp as two_factor
     from voucher.accounts.two_factor_views import register_enforcement
     from voucher.accounts.views import bp as accounts
+    from voucher.alerts.views import bp as alerts
     from voucher.api import bp as api
     from voucher.api.token_views import bp as api_tokens
     from voucher.audit.views import bp as audit
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         health.bp,
         mail,
         audit,
+        alerts,
         api,
         api_tokens,
         catalogue,

@@ -110,6 +110,10 @@ def load_config(env: str | None = None) -> dict:
         "STRIPE_WEBHOOK_SECRET": _env("VOUCHER_STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": _env("VOUCHER_STRIPE_API_BASE"),
         "STRIPE_JS_URL": _env("VOUCHER_STRIPE_JS_URL", "https://js.stripe.com/v3/"),
+        #: Seconds to wait for each Stripe call, and how often the SDK repeats a call whose
+        #: connection failed (with the same idempotency key).
+        "STRIPE_TIMEOUT_SECONDS": _env_int("VOUCHER_STRIPE_TIMEOUT_SECONDS", 10),
+        "STRIPE_NETWORK_RETRIES": _env_int("VOUCHER_STRIPE_NETWORK_RETRIES", 1),
         # Days after the month's invoice for paying self-shares online; then the provider bills.
         "SELF_SHARE_PAY_DAYS": _env_int("VOUCHER_SELF_SHARE_PAY_DAYS", 14),
         # The organising authority: payer of the SEPA batches.

@@ -1,6 +1,7 @@
 """Imports every model so that Base.metadata knows all tables (Alembic, tests)."""
 
 from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
+from voucher.alerts.models import OperatorAlert  # noqa: F401
 from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401
 from voucher.audit.models import AuditChainHead, AuditEvent  # noqa: F401
 from voucher.budgets.models import Budget, BudgetEntry  # noqa: F401
@@ -19,6 +20,7 @@ from voucher.payments.models import (  # noqa: F401
     OnlinePayment,
     OnlinePaymentEvent,
     OnlineRefund,
+    StripeJob,
     StripeWebhookEvent,
 )
 from voucher.providers.models import (  # noqa: F401

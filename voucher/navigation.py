@@ -34,6 +34,7 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
     ("settlement.index", _l("Settlement"), frozenset({Role.ADMIN})),
     ("reports.index", _l("Reports"), STAFF),
     ("audit.search", _l("Audit trail"), frozenset({Role.ADMIN})),
+    ("alerts.index", _l("Alerts"), frozenset({Role.ADMIN})),
     ("mail.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
 ]
 

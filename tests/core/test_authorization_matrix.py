@@ -36,6 +36,8 @@ from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
 from voucher.accounts.models import Role, TokenPurpose
 from voucher.accounts.services import issue_token
+from voucher.alerts.models import OperatorAlert
+from voucher.alerts.services import raise_alert
 from voucher.api.models import ApiToken
 from voucher.audit.models import AuditEvent
 from voucher.budgets.models import Budget
@@ -45,6 +47,7 @@ from voucher.invoicing.models import Invoice
 from voucher.mail.models import OutboxMessage
 from voucher.municipalities.models import Municipality
 from voucher.payments.models import OnlinePayment
+from voucher.payments.webhooks import UNKNOWN_INTENT
 from voucher.providers.models import Provider, ProviderDocument, ProviderSite
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement.models import PaymentBatch
@@ -168,6 +171,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "invoicing.approve": allow(ADMIN),
     "invoicing.reject": allow(ADMIN),
     "mail.outbox": allow(ADMIN),
+    "alerts.index": allow(ADMIN),
+    "alerts.resolve": allow(ADMIN),
     "mail.message": allow(ADMIN),
     "providers.review_queue": allow(ADMIN),
     "providers.all_providers": allow(ADMIN),
@@ -278,6 +283,7 @@ class World:
     message: OutboxMessage
     batch: PaymentBatch
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
+    alert: OperatorAlert
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
@@ -293,16 +299,13 @@ def _one(db, query):
 def _pending_payment(db, client: Client) -> OnlinePayment:
     """A's card payment of the oldest month of due self-shares, waiting for the bank (made
     through the service and the local fake Stripe, so that the money reconciles)."""
-    from flask import current_app
 
     from voucher.audit.services import Actor
     from voucher.payments import services
-    from voucher.payments.stripe_client import Gateway
 
     due = services.due_self_shares(db, client.id)[0]
     return services.start_payment(db, client_id=client.id, provider_id=due.provider.id,
-                                  period=due.period, actor=Actor.system("test"),
-                                  gateway=Gateway.from_config(current_app.config))
+                                  period=due.period, actor=Actor.system("test"))
 
 
 def build_world(db) -> World:
@@ -357,6 +360,8 @@ def build_world(db) -> World:
         message=_one(db, sa.select(OutboxMessage)),
         batch=_one(db, sa.select(PaymentBatch)),
         online_payment_a=_pending_payment(db, aino),
+        alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
+                          event_id="evt_matrix", intent_id="pi_matrix"),
         reset_token=issue_token(db, client_b_user, TokenPurpose.PASSWORD_RESET,
                                 dt.timedelta(hours=2)),
         invitation_token=issue_token(db, client_b_user, TokenPurpose.INVITATION,
@@ -399,6 +404,7 @@ PARAMETERS = {
     "fmt": lambda w: "csv",
     "file_format": lambda w: "json",
     "payment_id": lambda w: w.online_payment_a.id,
+    "alert_id": lambda w: w.alert.id,
 }
 
 

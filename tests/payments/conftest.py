@@ -1,5 +1,5 @@
 """Payments test world: a client with due self-shares at one provider, the app talking to the
-local fake Stripe."""
+local fake Stripe; helpers that act as the client's browser and as the job runner."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from types import SimpleNamespace
 import pytest
 
 from tests import factories
-from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
+from tests.stripe_fake import card_token, localstripe_url, stripe_config, stripe_fake  # noqa: F401
+from voucher import clock
 from voucher.accounts.models import Role
 from voucher.audit.services import Actor
-from voucher.payments import services
+from voucher.payments import jobs, services
+from voucher.payments.models import OnlinePayment, StripeJob
 from voucher.payments.stripe_client import Gateway
 
 
@@ -52,11 +54,32 @@ def world(db):
 ACTOR = Actor.system("test")
 
 
-def start(db, world, gateway, period=dt.date(2026, 10, 1)):
-    """Start paying a month, in a fresh transaction (SQLite keeps a transaction's snapshot)."""
+def start(db, world, period=dt.date(2026, 10, 1)) -> OnlinePayment:
+    """Start paying a month as the pay request does: the commit creates the intent (SQLite
+    keeps a transaction's snapshot, hence the fresh transaction before and after)."""
     db.rollback()
     payment = services.start_payment(db, client_id=world.client.id,
-                                     provider_id=world.provider.id, period=period,
-                                     gateway=gateway, actor=ACTOR)
+                                     provider_id=world.provider.id, period=period, actor=ACTOR)
     db.commit()
+    db.refresh(payment)
     return payment
+
+
+def confirm(db, stripe_url, payment, number="4242424242424242") -> StripeJob:
+    """Pay with a card as the browser and the confirm request do; returns the attempt."""
+    db.rollback()
+    job = services.request_confirmation(db, payment=db.get(OnlinePayment, payment.id),
+                                        token=card_token(stripe_url, number), actor=ACTOR)
+    db.commit()
+    db.refresh(job)
+    return job
+
+
+def run_jobs(db, *, after: dt.timedelta = dt.timedelta(0)) -> dict[str, int]:
+    """The cron runner, ``after`` from now (the clock stays moved)."""
+    db.rollback()
+    if after:
+        clock.freeze(clock.now() + after)
+    outcomes = jobs.run_due_jobs()
+    db.rollback()
+    return outcomes

@@ -8,16 +8,16 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.payments.conftest import ACTOR, start
-from tests.stripe_fake import authenticate, card_token, intent, signed_event
+from tests.payments.conftest import confirm, run_jobs, start
+from tests.stripe_fake import authenticate, intent, signed_event
 from voucher.payments import services
 from voucher.payments.models import (
+    JobStatus,
     OnlinePayment,
     OnlinePaymentEvent,
     OnlinePaymentStatus,
     StripeWebhookEvent,
 )
-from voucher.payments.stripe_client import CardDeclined
 from voucher.redemptions.models import ClientShareStatus, Redemption
 
 WEBHOOK = "/payments/stripe/webhook"
@@ -35,14 +35,6 @@ def deliver(client, stripe_fake, payment, event_type, *, event_id=None):
     return client.post(WEBHOOK, data=payload, headers=headers)
 
 
-def pay_with_card(db, stripe_fake, gateway, payment, number="4242424242424242"):
-    card = gateway.card_of_token(card_token(stripe_fake, number))
-    result = services.confirm_payment(db, payment=payment, payment_method=card,
-                                      gateway=gateway, actor=ACTOR)
-    db.commit()
-    return result
-
-
 def test_due_self_shares_are_listed_per_provider_and_month(db, world):
     groups = services.due_self_shares(db, world.client.id)
     assert [(g.provider.id, g.period, g.total_cents, len(g.events)) for g in groups] == [
@@ -50,12 +42,12 @@ def test_due_self_shares_are_listed_per_provider_and_month(db, world):
         (world.provider.id, dt.date(2026, 11, 1), 700, 1)]
 
 
-def test_a_paid_month_becomes_paid_online_only_when_the_webhook_says_so(
-        db, client, world, gateway, stripe_fake):
-    payment = start(db, world, gateway)
+def test_a_paid_month_becomes_paid_online_only_when_stripe_says_so(
+        db, client, world, stripe_fake):
+    payment = start(db, world)
     assert payment.amount_cents == 2100
     assert intent(stripe_fake, payment.stripe_payment_intent_id)["amount"] == 2100
-    assert pay_with_card(db, stripe_fake, gateway, payment).status == "succeeded"
+    assert confirm(db, stripe_fake, payment).result == {"intent_status": "succeeded"}
     # The card went through, but nothing changes before the verified webhook.
     assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
     response = deliver(client, stripe_fake, payment, "payment_intent.succeeded",
@@ -72,51 +64,59 @@ def test_a_paid_month_becomes_paid_online_only_when_the_webhook_says_so(
     assert services.due_self_shares(db, world.client.id)[0].period == dt.date(2026, 11, 1)
 
 
+def test_a_lost_webhook_is_made_good_by_the_job_that_watches_the_confirmation(
+        db, world, stripe_fake):
+    payment = start(db, world)
+    attempt = confirm(db, stripe_fake, payment)
+    assert shares(db, world.october) == [ClientShareStatus.DUE] * 3  # no webhook comes
+    assert run_jobs(db) == {}  # the watch is not due yet
+    assert run_jobs(db, after=dt.timedelta(minutes=3)) == {"succeeded": 1}
+    assert shares(db, world.october) == [ClientShareStatus.PAID_ONLINE] * 3
+    assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED
+    db.refresh(attempt)
+    assert attempt.status == JobStatus.DONE
+
+
 def test_a_declined_card_gives_a_message_and_leaves_the_events_due(
-        db, client, world, gateway, stripe_fake):
-    payment = start(db, world, gateway)
-    with pytest.raises(CardDeclined) as declined:
-        services.confirm_payment(db, payment=payment,
-                                 payment_method="pm_card_chargeCustomerFail", gateway=gateway,
-                                 actor=ACTOR)
-    db.rollback()
-    assert "Korttimaksu ei onnistunut" in str(declined.value)
-    assert "yhä maksamatta" in str(declined.value)
+        db, client, world, stripe_fake):
+    payment = start(db, world)
+    attempt = confirm(db, stripe_fake, payment, "4000000000000341")
+    assert attempt.result["declined"]  # Stripe's message for the card holder
+    assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
     response = deliver(client, stripe_fake, payment, "payment_intent.payment_failed")
     assert response.json["outcome"] == "failed"
     db.rollback()
     failed = db.get(OnlinePayment, payment.id)
-    assert failed.status == OnlinePaymentStatus.FAILED and failed.failure_message
+    assert failed.status == OnlinePaymentStatus.FAILED and failed.failure_code == "declined"
     assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
     # The events are free again: a new payment can be started for them.
-    second = start(db, world, gateway)
+    second = start(db, world)
     assert second.id != payment.id and second.amount_cents == 2100
 
 
 def test_three_d_secure_waits_for_the_client_and_a_failed_check_leaves_the_events_due(
-        db, client, world, gateway, stripe_fake):
-    payment = start(db, world, gateway)
-    result = pay_with_card(db, stripe_fake, gateway, payment, "4000002500003155")
-    assert result.status == "requires_action"
+        db, client, world, stripe_fake):
+    payment = start(db, world)
+    attempt = confirm(db, stripe_fake, payment, "4000002500003155")
+    assert attempt.result["intent_status"] == "requires_action"
+    secret = attempt.result["client_secret"]
     assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
-    failed = authenticate(stripe_fake, result.id, result.client_secret, success=False)
+    failed = authenticate(stripe_fake, payment.stripe_payment_intent_id, secret, success=False)
     assert failed["status"] == "requires_payment_method"
     assert failed["last_payment_error"]["code"] == "payment_intent_authentication_failure"
     assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
     # The client tries again and completes the check: the charge goes through.
-    db.refresh(payment)
-    retry = pay_with_card(db, stripe_fake, gateway, payment, "4000002500003155")
-    assert authenticate(stripe_fake, retry.id, retry.client_secret, True)["status"] == \
-        "succeeded"
+    retry = confirm(db, stripe_fake, payment, "4000002500003155")
+    assert authenticate(stripe_fake, payment.stripe_payment_intent_id,
+                        retry.result["client_secret"], True)["status"] == "succeeded"
     assert deliver(client, stripe_fake, payment,
                    "payment_intent.succeeded").json["outcome"] == "succeeded"
     assert shares(db, world.october) == [ClientShareStatus.PAID_ONLINE] * 3
 
 
-def test_a_forged_webhook_is_refused_and_changes_nothing(db, client, world, gateway,
-                                                         stripe_fake):
-    payment = start(db, world, gateway)
-    pay_with_card(db, stripe_fake, gateway, payment)
+def test_a_forged_webhook_is_refused_and_changes_nothing(db, client, world, stripe_fake):
+    payment = start(db, world)
+    confirm(db, stripe_fake, payment)
     payload, headers = signed_event("payment_intent.succeeded",
                                     intent(stripe_fake, payment.stripe_payment_intent_id),
                                     secret="whsec_someone_else")
@@ -131,10 +131,10 @@ def test_a_forged_webhook_is_refused_and_changes_nothing(db, client, world, gate
     assert shares(db, world.october) == [ClientShareStatus.DUE] * 3
 
 
-def test_a_failure_arriving_after_the_success_does_not_downgrade(db, client, world, gateway,
+def test_a_failure_arriving_after_the_success_does_not_downgrade(db, client, world,
                                                                  stripe_fake):
-    payment = start(db, world, gateway)
-    pay_with_card(db, stripe_fake, gateway, payment)
+    payment = start(db, world)
+    confirm(db, stripe_fake, payment)
     assert deliver(client, stripe_fake, payment,
                    "payment_intent.succeeded").json["outcome"] == "succeeded"
     late = deliver(client, stripe_fake, payment, "payment_intent.payment_failed")
@@ -145,19 +145,19 @@ def test_a_failure_arriving_after_the_success_does_not_downgrade(db, client, wor
 
 
 def test_a_success_after_a_failure_records_the_money_and_refunds_what_was_paid_again(
-        db, client, world, gateway, stripe_fake):
+        db, client, world, stripe_fake):
     """Out of order the other way: the failure was processed, the client paid the events in a
     new payment, then the first intent's success arrives. No event is paid twice: the money of
     the first payment goes back."""
-    first = start(db, world, gateway)
-    pay_with_card(db, stripe_fake, gateway, first)
+    first = start(db, world)
+    confirm(db, stripe_fake, first)
     payload, headers = signed_event("payment_intent.payment_failed", {
         **intent(stripe_fake, first.stripe_payment_intent_id),
         "status": "requires_payment_method",
         "last_payment_error": {"message": "Your card was declined."}})
     assert client.post(WEBHOOK, data=payload, headers=headers).json["outcome"] == "failed"
-    second = start(db, world, gateway)
-    pay_with_card(db, stripe_fake, gateway, second)
+    second = start(db, world)
+    confirm(db, stripe_fake, second)
     assert deliver(client, stripe_fake, second,
                    "payment_intent.succeeded").json["outcome"] == "succeeded"
     late = deliver(client, stripe_fake, first, "payment_intent.succeeded")
@@ -166,12 +166,14 @@ def test_a_success_after_a_failure_records_the_money_and_refunds_what_was_paid_a
     first = db.get(OnlinePayment, first.id)
     assert (first.status, first.refunded_cents) == (OnlinePaymentStatus.SUCCEEDED, 2100)
     assert shares(db, world.october) == [ClientShareStatus.PAID_ONLINE] * 3
+    # The refund is owed at once and made by the job runner.
+    assert run_jobs(db) == {"refunded": 3}
 
 
-def test_an_event_is_never_in_two_live_payments(db, world, gateway, stripe_fake):
-    first = start(db, world, gateway)
+def test_an_event_is_never_in_two_live_payments(db, world, stripe_fake):
+    first = start(db, world)
     # Starting again (another tab) continues the same pending payment.
-    assert start(db, world, gateway).id == first.id
+    assert start(db, world).id == first.id
     # And the database itself refuses a second live link to the same event.
     other = OnlinePayment(client_id=world.client.id, provider_id=world.provider.id,
                           period=dt.date(2026, 10, 1), amount_cents=700,

@@ -16,26 +16,27 @@ from werkzeug.serving import make_server
 
 from tests import factories
 from tests.conftest import post_form
-from tests.payments.conftest import ACTOR, start
+from tests.payments.conftest import ACTOR, confirm, run_jobs, start
 from tests.stripe_fake import WEBHOOK_SECRET, card_token, intent, refunds, signed_event
 from voucher import clock
 from voucher.accounts.models import Role
-from voucher.db import command_session
 from voucher.invoicing.models import InvoiceStatus
 from voucher.payments import billing, services
 from voucher.payments import refunds as refund_service
-from voucher.payments.models import OnlinePayment, OnlinePaymentStatus, OnlineRefund
+from voucher.payments.models import (
+    OnlinePayment,
+    OnlinePaymentStatus,
+    OnlineRefund,
+    RefundStatus,
+)
 from voucher.redemptions.corrections import correct_redemption, void_redemption
 from voucher.redemptions.models import ClientShareStatus, Redemption
 from voucher.settlement.run import Payer, settle_approved_invoices
 
 
-def paid_october(db, client, world, gateway, stripe_fake) -> OnlinePayment:
-    payment = start(db, world, gateway)
-    card = gateway.card_of_token(card_token(stripe_fake))
-    services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
-                             actor=ACTOR)
-    db.commit()
+def paid_october(db, client, world, stripe_fake) -> OnlinePayment:
+    payment = start(db, world)
+    confirm(db, stripe_fake, payment)
     payload, headers = signed_event("payment_intent.succeeded",
                                     intent(stripe_fake, payment.stripe_payment_intent_id))
     assert client.post("/payments/stripe/webhook", data=payload,
@@ -44,8 +45,9 @@ def paid_october(db, client, world, gateway, stripe_fake) -> OnlinePayment:
     return db.get(OnlinePayment, payment.id)
 
 
-def test_voiding_a_paid_event_refunds_its_self_share(db, client, world, gateway, stripe_fake):
-    payment = paid_october(db, client, world, gateway, stripe_fake)
+def test_voiding_a_paid_event_succeeds_at_once_and_its_refund_follows(
+        db, client, world, stripe_fake):
+    payment = paid_october(db, client, world, stripe_fake)
     void_redemption(db, provider_id=world.provider.id, redemption_id=world.october[0].id,
                     actor=ACTOR)
     db.commit()
@@ -53,26 +55,35 @@ def test_voiding_a_paid_event_refunds_its_self_share(db, client, world, gateway,
         ClientShareStatus.REFUNDED
     db.refresh(payment)
     assert payment.refunded_cents == 700
-    assert [r["amount"] for r in refunds(stripe_fake, payment.stripe_payment_intent_id)] == [700]
+    refund = db.execute(sa.select(OnlineRefund)).scalar_one()
+    assert refund.status == RefundStatus.PENDING  # owed at once, made by the job
+    assert refunds(stripe_fake, payment.stripe_payment_intent_id) == []
+    assert run_jobs(db) == {"refunded": 1}
+    db.refresh(refund)
+    assert refund.status == RefundStatus.SUCCEEDED and refund.stripe_refund_id
+    made = refunds(stripe_fake, payment.stripe_payment_intent_id)
+    assert [(r["amount"], r["metadata"]["refund_key"]) for r in made] == [
+        (700, refund.idempotency_key)]
+    assert run_jobs(db, after=dt.timedelta(hours=1)) == {"already_succeeded": 1}  # the watch
+    assert len(refunds(stripe_fake, payment.stripe_payment_intent_id)) == 1  # nothing twice
 
 
 def test_refunds_never_exceed_the_payment_although_the_fake_would_allow_it(
-        db, client, world, gateway, stripe_fake):
-    payment = paid_october(db, client, world, gateway, stripe_fake)
+        db, client, world, stripe_fake):
+    payment = paid_october(db, client, world, stripe_fake)
     refund_service.refund_part(db, payment=payment, redemption_id=world.october[0].id,
-                               amount_cents=1400, reason="void", actor=ACTOR, gateway=gateway)
+                               amount_cents=1400, reason="void", actor=ACTOR)
     db.commit()
     with pytest.raises(refund_service.RefundRefused):
         refund_service.refund_part(db, payment=payment, redemption_id=world.october[1].id,
-                                   amount_cents=1400, reason="void", actor=ACTOR,
-                                   gateway=gateway)
+                                   amount_cents=1400, reason="void", actor=ACTOR)
     db.rollback()
     with pytest.raises(refund_service.RefundRefused):  # the same event twice
         refund_service.refund_part(db, payment=payment, redemption_id=world.october[0].id,
-                                   amount_cents=100, reason="void", actor=ACTOR,
-                                   gateway=gateway)
+                                   amount_cents=100, reason="void", actor=ACTOR)
     db.rollback()
     assert db.get(OnlinePayment, payment.id).refunded_cents == 1400
+    run_jobs(db)
     # Only the one refund reached the fake, which itself would have taken more.
     assert [r["amount"] for r in refunds(stripe_fake, payment.stripe_payment_intent_id)] == [1400]
     extra = requests.post(f"{stripe_fake}/v1/refunds", auth=("sk_test_voucher", ""), data={
@@ -81,8 +92,8 @@ def test_refunds_never_exceed_the_payment_although_the_fake_would_allow_it(
 
 
 def test_settlement_pays_the_self_shares_to_the_provider_and_deducts_later_refunds(
-        app, db, client, world, gateway, stripe_fake):
-    payment = paid_october(db, client, world, gateway, stripe_fake)
+        app, db, client, world, stripe_fake):
+    payment = paid_october(db, client, world, stripe_fake)
     factories.invoice(db, world.provider, world.october, status=InvoiceStatus.APPROVED)
     db.commit()
     first = settle_approved_invoices(db, actor=ACTOR, payer=Payer.from_config(app.config))
@@ -102,8 +113,11 @@ def test_settlement_pays_the_self_shares_to_the_provider_and_deducts_later_refun
     second = settle_approved_invoices(db, actor=ACTOR, payer=Payer.from_config(app.config))
     db.commit()
     again = second.batch.payments[0]
-    # No new self-shares to cover the 7 € refund: it waits for a later payment.
+    # No new self-shares to cover the 7 € refund (still pending at Stripe: it is owed to the
+    # client all the same): it waits for a later payment, nothing of it is passed on.
+    assert db.execute(sa.select(OnlineRefund.status)).scalar_one() == RefundStatus.PENDING
     assert (again.voucher_share_cents, again.self_share_cents) == (3200, 0)
+    assert run_jobs(db) == {"refunded": 1}
 
 
 def _row(page: str, name: str) -> list[str]:
@@ -116,8 +130,8 @@ def _row(page: str, name: str) -> list[str]:
 
 
 def test_the_settlement_preview_and_batch_show_each_payments_self_share_part(
-        db, client, auth, world, gateway, stripe_fake):
-    paid_october(db, client, world, gateway, stripe_fake)
+        db, client, auth, world, stripe_fake):
+    paid_october(db, client, world, stripe_fake)
     factories.invoice(db, world.provider, world.october, status=InvoiceStatus.APPROVED)
     factories.user(db, role=Role.ADMIN, email="boss@example.fi")
     db.commit()
@@ -134,8 +148,8 @@ def test_the_settlement_preview_and_batch_show_each_payments_self_share_part(
 
 
 def test_the_provider_sees_self_shares_on_its_statement_and_can_bill_a_month_itself(
-        db, client, auth, world, gateway, stripe_fake):
-    paid_october(db, client, world, gateway, stripe_fake)
+        db, client, auth, world, stripe_fake):
+    paid_october(db, client, world, stripe_fake)
     auth.login("aurinko@example.fi", factories.PASSWORD)
     response = client.get("/provider/self-shares")
     assert response.status_code == 200, response.headers.get("Location")
@@ -180,8 +194,9 @@ def test_the_client_pays_from_the_self_shares_page(db, client, auth, world, stri
     declined = post_form(client, response.headers["Location"] + "/confirm", {
         "stripe_token": card_token(stripe_fake, "4000000000000341")},
         form_page=response.headers["Location"])
-    assert declined.status_code == 422 and "Korttimaksu ei onnistunut" in declined.get_data(
-        as_text=True)
+    assert declined.status_code == 303 and "attempt=" in declined.headers["Location"]
+    answer = client.get(declined.headers["Location"]).get_data(as_text=True)
+    assert "Korttimaksu ei onnistunut" in answer and "Yritä uudelleen toisella kortilla" in answer
 
 
 def test_without_stripe_keys_the_pay_action_is_hidden(app, db, client, auth, world):
@@ -192,8 +207,7 @@ def test_without_stripe_keys_the_pay_action_is_hidden(app, db, client, auth, wor
     assert 'action="/self-shares/pay"' not in page
 
 
-def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
-        app, db, world, gateway, stripe_fake):
+def test_the_fake_sends_a_signed_webhook_that_records_the_payment(app, db, world, stripe_fake):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -203,14 +217,8 @@ def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
             "secret": WEBHOOK_SECRET, "events[]": ["payment_intent.succeeded",
                                                    "payment_intent.payment_failed"]},
             timeout=5).raise_for_status()
-        payment = start(db, world, gateway)
-        db.commit()
-        card = gateway.card_of_token(card_token(stripe_fake))
-        # As the confirm request does: a session that holds the write lock from its start
-        # (SQLite), so the webhook, which the fake sends at once, waits for its commit.
-        with app.app_context(), command_session() as session:
-            services.confirm_payment(session, payment=session.get(OnlinePayment, payment.id),
-                                     payment_method=card, gateway=gateway, actor=ACTOR)
+        payment = start(db, world)
+        confirm(db, stripe_fake, payment)
         for _ in range(100):
             db.rollback()
             if db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED:
@@ -226,32 +234,39 @@ def test_the_fake_sends_a_signed_webhook_that_records_the_payment(
 
 
 def test_a_payment_left_half_way_is_cancelled_and_its_self_shares_can_be_billed(
-        db, world, gateway, stripe_fake):
+        db, world, stripe_fake):
     from voucher.payments.billing import abandon_stale_payments, bill_by_provider
 
-    payment = start(db, world, gateway)
-    assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0  # still fresh
-    with clock.frozen_at(clock.now() + dt.timedelta(days=2)):
-        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 1
-        db.commit()
-        assert intent(stripe_fake, payment.stripe_payment_intent_id)["status"] == "canceled"
-        assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.FAILED
-        # Free again: the provider may bill them now, and nothing waits on a dead payment.
-        assert bill_by_provider(db, provider_id=world.provider.id, client_id=world.client.id,
-                                period=dt.date(2026, 10, 1), actor=ACTOR) == len(world.october)
-        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0
+    payment = start(db, world)
+    assert abandon_stale_payments(db, actor=ACTOR) == 0  # still fresh
+    clock.freeze(clock.now() + dt.timedelta(days=2))
+    assert abandon_stale_payments(db, actor=ACTOR) == 1
+    db.commit()
+    assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.PENDING
+    assert run_jobs(db) == {"failed": 1}
+    assert intent(stripe_fake, payment.stripe_payment_intent_id)["status"] == "canceled"
+    failed = db.get(OnlinePayment, payment.id)
+    assert (failed.status, failed.failure_code) == (OnlinePaymentStatus.FAILED, "abandoned")
+    # Free again: the provider may bill them now, and nothing waits on a dead payment.
+    assert bill_by_provider(db, provider_id=world.provider.id, client_id=world.client.id,
+                            period=dt.date(2026, 10, 1), actor=ACTOR) == len(world.october)
+    assert abandon_stale_payments(db, actor=ACTOR) == 0
 
 
-def test_a_payment_paid_before_it_could_be_cancelled_is_left_to_its_webhook(
-        db, world, gateway, stripe_fake):
+def test_a_payment_paid_before_it_could_be_cancelled_is_recorded_as_paid(
+        db, world, stripe_fake):
     from voucher.payments.billing import abandon_stale_payments
 
-    payment = start(db, world, gateway)
-    card = gateway.card_of_token(card_token(stripe_fake))
-    services.confirm_payment(db, payment=payment, payment_method=card, gateway=gateway,
-                             actor=ACTOR)
+    payment = start(db, world)
+    card = card_token(stripe_fake)
+    db.rollback()
+    services.request_confirmation(db, payment=db.get(OnlinePayment, payment.id), token=card,
+                                  actor=ACTOR)
+    db.commit()  # confirmed at Stripe; no webhook comes
+    clock.freeze(clock.now() + dt.timedelta(days=2))
+    assert abandon_stale_payments(db, actor=ACTOR) == 1
     db.commit()
-    with clock.frozen_at(clock.now() + dt.timedelta(days=2)):
-        assert abandon_stale_payments(db, gateway=gateway, actor=ACTOR) == 0
-    assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.PENDING
+    outcomes = run_jobs(db)
+    assert outcomes.get("succeeded") == 1  # the cancellation found the intent paid
+    assert db.get(OnlinePayment, payment.id).status == OnlinePaymentStatus.SUCCEEDED
     assert intent(stripe_fake, payment.stripe_payment_intent_id)["status"] == "succeeded"

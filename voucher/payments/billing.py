@@ -1,5 +1,6 @@
 """Self-shares the provider bills itself: its own choice, or the client did not pay online within
-SELF_SHARE_PAY_DAYS of the month's invoice (the ``payments bill-unpaid`` command, daily).
+SELF_SHARE_PAY_DAYS of the month's invoice (the ``payments bill-unpaid`` command, daily), and
+card payments left half-way.
 Events held by a pending online payment are left alone; conditional updates make a webhook and
 the billing that race each other end in one state only."""
 
@@ -15,10 +16,15 @@ from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
-from voucher.payments.models import OnlinePayment, OnlinePaymentEvent, OnlinePaymentStatus
+from voucher.payments.job_queue import record_job
+from voucher.payments.models import (
+    JobKind,
+    OnlinePayment,
+    OnlinePaymentEvent,
+    OnlinePaymentStatus,
+    StripeJob,
+)
 from voucher.payments.services import next_month
-from voucher.payments.stripe_client import Gateway
-from voucher.payments.webhooks import fail_payment
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
 
@@ -67,29 +73,25 @@ def bill_by_provider(session: Session, *, provider_id: int, client_id: int, peri
 ABANDONED_AFTER = dt.timedelta(days=1)
 
 
-def abandon_stale_payments(session: Session, *, gateway: Gateway, actor: Actor) -> int:
-    """Pending payments nobody finished within ABANDONED_AFTER: the PaymentIntent is cancelled
-    at Stripe and, once Stripe says it is cancelled (no money can come on it any more), the
+def abandon_stale_payments(session: Session, *, actor: Actor) -> int:
+    """Pending payments nobody finished within ABANDONED_AFTER: a job cancels the intent at
+    Stripe and, once Stripe says it is cancelled (no money can come on it any more), the
     payment fails and lets its events go, to be paid anew or billed by the provider. An intent
-    paid meanwhile cannot be cancelled: it is left for its webhook. Returns how many ended."""
+    paid meanwhile is recorded as paid instead. Returns how many cancellations were queued."""
     stale = session.execute(sa.select(OnlinePayment).where(
         OnlinePayment.status == OnlinePaymentStatus.PENDING,
-        OnlinePayment.created_at < clock.now() - ABANDONED_AFTER)
-        .order_by(OnlinePayment.id).with_for_update()).scalars().all()
-    ended = 0
+        OnlinePayment.stripe_payment_intent_id.is_not(None),
+        OnlinePayment.created_at < clock.now() - ABANDONED_AFTER,
+        ~sa.exists(sa.select(StripeJob.id).where(
+            StripeJob.online_payment_id == OnlinePayment.id,
+            StripeJob.kind == JobKind.CANCEL_INTENT)))
+        .order_by(OnlinePayment.id)).scalars().all()
     for payment in stale:
-        if payment.stripe_payment_intent_id:
-            try:
-                intent = gateway.cancel_intent(payment.stripe_payment_intent_id)
-            except DomainError:
-                continue
-            if intent.status != "canceled":
-                continue
-        if fail_payment(session, payment, None) == "failed":
-            ended += 1
-            record_event(session, actor, "online_payment.abandoned", "online_payment",
-                         payment.id, client_id=payment.client_id)
-    return ended
+        record_job(session, kind=JobKind.CANCEL_INTENT, payment_id=payment.id,
+                   key=f"cancel-{payment.id}")
+        record_event(session, actor, "online_payment.cancel_requested", "online_payment",
+                     payment.id, client_id=payment.client_id)
+    return len(stale)
 
 
 def bill_unpaid(session: Session, *, days: int, actor: Actor) -> int:

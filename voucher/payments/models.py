@@ -53,6 +53,10 @@ class OnlinePayment(Base):
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
     #: Sent with the PaymentIntent's creation; real Stripe answers a retry with the same intent.
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: Why the payment failed, in our words: "declined" (Stripe's message below), "unavailable"
+    #: (Stripe did not answer when the payment was started), "abandoned" (left half-way),
+    #: "canceled" (cancelled at Stripe).
+    failure_code: Mapped[str | None] = mapped_column(sa.String(20))
     #: Stripe's message for the client when the payment failed.
     failure_message: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
@@ -89,9 +93,16 @@ class OnlinePaymentEvent(Base):
     payment: Mapped[OnlinePayment] = relationship(back_populates="events")
 
 
+class RefundStatus(enum.StrEnum):
+    #: Recorded (the money is owed to the client); Stripe has not confirmed it yet.
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+
+
 class OnlineRefund(Base):
     """A self-share given back to the client's card: a service event paid online was voided or
-    corrected. One per event."""
+    corrected. One per event. Recorded with the void or correction, made at Stripe afterwards
+    by a job (``jobs``): ``pending`` until Stripe confirms it."""
 
     __tablename__ = "online_refunds"
     __table_args__ = (
@@ -111,9 +122,66 @@ class OnlineRefund(Base):
     idempotency_key: Mapped[str] = mapped_column(sa.String(64), unique=True)
     #: The settlement payment from which this refund was deducted.
     payout_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    status: Mapped[RefundStatus] = mapped_column(
+        enum_type(RefundStatus, "status"), default=RefundStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    succeeded_at: Mapped[dt.datetime | None]
 
     payment: Mapped[OnlinePayment] = relationship()
+
+
+class JobKind(enum.StrEnum):
+    #: Create the PaymentIntent of a payment (done by the request that starts it).
+    CREATE_INTENT = "create_intent"
+    #: Pay the intent with the client's card (done by the request), then watch its outcome.
+    CONFIRM_INTENT = "confirm_intent"
+    #: Cancel an intent nobody finished.
+    CANCEL_INTENT = "cancel_intent"
+    #: Make a refund recorded as pending.
+    REFUND = "refund"
+
+
+class JobStatus(enum.StrEnum):
+    QUEUED = "queued"
+    DONE = "done"
+    #: Stripe refused it for good; an operator alert says what to do.
+    FAILED = "failed"
+
+
+class StripeJob(Base):
+    """A call to Stripe, recorded in the same transaction as the business change it belongs
+    to and made after the commit, outside any transaction: by the request when the person
+    waits for the answer, otherwise by ``payments run-jobs`` with retries and back-off. A
+    runner claims a job with a lease (``locked_until``), so that several servers never make
+    the same call at once; the idempotency key makes a repeated call the same call."""
+
+    __tablename__ = "stripe_jobs"
+    __table_args__ = (
+        sa.Index("ix_stripe_jobs_due", "status", "next_attempt_at"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[JobKind] = mapped_column(enum_type(JobKind, "kind"))
+    status: Mapped[JobStatus] = mapped_column(enum_type(JobStatus, "status"),
+                                              default=JobStatus.QUEUED)
+    online_payment_id: Mapped[int] = mapped_column(sa.ForeignKey("online_payments.id"),
+                                                   index=True)
+    online_refund_id: Mapped[int | None] = mapped_column(sa.ForeignKey("online_refunds.id"),
+                                                         index=True)
+    #: Sent to Stripe as the Idempotency-Key of the call (and kept in a refund's metadata).
+    idempotency_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    #: What the call needs besides the rows (the card token of a confirmation).
+    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: What the person's page shows (a confirmation's outcome, the 3-D Secure secret).
+    result: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    #: A runner holds the job until then; afterwards another may take it.
+    locked_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class StripeWebhookEvent(Base):

@@ -16,6 +16,7 @@ from voucher.payments.models import (
     OnlinePaymentEvent,
     OnlinePaymentStatus,
     OnlineRefund,
+    RefundStatus,
 )
 from voucher.payments.services import month_of
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
@@ -39,6 +40,8 @@ class Statement:
     #: Self-shares paid online that no settlement payment has passed on yet, and refunds.
     collected_cents: int = 0
     refunded_cents: int = 0
+    #: Of ``refunded_cents``, what Stripe has not yet confirmed (deducted all the same).
+    refund_pending_cents: int = 0
     #: (payment, batch) newest first.
     payments: list[tuple[Payment, PaymentBatch]] = field(default_factory=list)
 
@@ -72,10 +75,14 @@ def statement(session: Session, provider_id: int) -> Statement:
         .where(OnlinePayment.provider_id == provider_id,
                OnlinePayment.status == OnlinePaymentStatus.SUCCEEDED,
                OnlinePaymentEvent.payout_id.is_(None))).scalar() or 0)
-    result.refunded_cents = int(session.execute(
-        sa.select(sa.func.sum(OnlineRefund.amount_cents)).join(OnlinePayment)
-        .where(OnlinePayment.provider_id == provider_id,
-               OnlineRefund.payout_id.is_(None))).scalar() or 0)
+    for status, amount in session.execute(
+            sa.select(OnlineRefund.status, sa.func.sum(OnlineRefund.amount_cents))
+            .join(OnlinePayment).where(OnlinePayment.provider_id == provider_id,
+                                       OnlineRefund.payout_id.is_(None))
+            .group_by(OnlineRefund.status)):
+        result.refunded_cents += int(amount or 0)
+        if status == RefundStatus.PENDING:
+            result.refund_pending_cents += int(amount or 0)
     result.payments = list(session.execute(
         sa.select(Payment, PaymentBatch).join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
         .where(Payment.provider_id == provider_id).order_by(Payment.id.desc()).limit(50)).all())

@@ -1,12 +1,11 @@
 """Refunds: a service event whose self-share was paid online is voided or corrected, so its
 self-share goes back to the client's card (a partial refund of the payment).
 
-The database guards the amount: one refund per event (unique), and a payment's refunds never
-exceed what it collected (a conditional update, backed by a check constraint). The local fake
-Stripe does not enforce either, real Stripe would refuse only the second; we never ask. The
-Stripe call happens inside the transaction, after the guards, with an idempotency key derived
-from the event: if the transaction then fails, the retried void or correction asks for the same
-refund, which real Stripe answers with the refund it already made.
+The void or correction always succeeds at once: the refund is recorded as ``pending`` in the
+same transaction, with a job that makes it at Stripe afterwards (``jobs``), retried until Stripe
+confirms it. The database guards the amount: one refund per event (unique), and a payment's
+refunds never exceed what it collected (a conditional update, backed by a check constraint).
+The local fake Stripe does not enforce either; real Stripe would refuse only the second.
 """
 
 from __future__ import annotations
@@ -17,14 +16,15 @@ from sqlalchemy.orm import Session
 
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
+from voucher.payments.job_queue import record_job
 from voucher.payments.models import (
+    JobKind,
     OnlinePayment,
     OnlinePaymentEvent,
     OnlinePaymentStatus,
     OnlineRefund,
+    RefundStatus,
 )
-from voucher.payments.stripe_client import Gateway
-from voucher.payments.stripe_client import gateway as current_gateway
 from voucher.redemptions.models import ClientShareStatus, Redemption
 
 REASONS = ("void", "correction", "not_due")
@@ -37,11 +37,10 @@ class RefundRefused(DomainError):
                  "it has already been refunded.")
 
 
-def refund_self_share(session: Session, *, redemption: Redemption, reason: str, actor: Actor,
-                      gateway: Gateway | None = None) -> OnlineRefund | None:
+def refund_self_share(session: Session, *, redemption: Redemption, reason: str,
+                      actor: Actor) -> OnlineRefund | None:
     """Refund the self-share of a voided or corrected event when it was paid online (and mark
-    it ``refunded``); otherwise do nothing. The void or correction fails as a whole when the
-    refund cannot be made."""
+    it ``refunded``); otherwise do nothing."""
     if redemption.client_share_status != ClientShareStatus.PAID_ONLINE:
         return None
     link = session.execute(
@@ -51,8 +50,7 @@ def refund_self_share(session: Session, *, redemption: Redemption, reason: str, 
     if link is None:
         raise RefundRefused()
     refund = refund_part(session, payment=link.payment, redemption_id=redemption.id,
-                         amount_cents=link.amount_cents, reason=reason, actor=actor,
-                         gateway=gateway)
+                         amount_cents=link.amount_cents, reason=reason, actor=actor)
     changed = session.execute(
         sa.update(Redemption)
         .where(Redemption.id == redemption.id,
@@ -66,9 +64,9 @@ def refund_self_share(session: Session, *, redemption: Redemption, reason: str, 
 
 
 def refund_part(session: Session, *, payment: OnlinePayment, redemption_id: int,
-                amount_cents: int, reason: str, actor: Actor,
-                gateway: Gateway | None = None) -> OnlineRefund:
-    """Record and make a refund of ``amount_cents`` of a succeeded payment for one event."""
+                amount_cents: int, reason: str, actor: Actor) -> OnlineRefund:
+    """Record a pending refund of ``amount_cents`` of a succeeded payment for one event, and
+    the job that makes it at Stripe."""
     if reason not in REASONS or amount_cents <= 0:
         raise ValueError(f"bad refund {reason!r} {amount_cents}")
     guarded = session.execute(
@@ -81,7 +79,7 @@ def refund_part(session: Session, *, payment: OnlinePayment, redemption_id: int,
     if guarded != 1:
         raise RefundRefused()
     refund = OnlineRefund(online_payment_id=payment.id, redemption_id=redemption_id,
-                          amount_cents=amount_cents, reason=reason,
+                          amount_cents=amount_cents, reason=reason, status=RefundStatus.PENDING,
                           idempotency_key=f"refund-event-{redemption_id}")
     try:
         with session.begin_nested():
@@ -89,13 +87,10 @@ def refund_part(session: Session, *, payment: OnlinePayment, redemption_id: int,
             session.flush()
     except sa.exc.IntegrityError as exc:  # this event was refunded already
         raise RefundRefused() from exc
-    gateway = gateway or current_gateway()
-    refund.stripe_refund_id = gateway.refund(
-        intent_id=payment.stripe_payment_intent_id, amount_cents=amount_cents,
-        idempotency_key=refund.idempotency_key)
-    session.flush()
+    record_job(session, kind=JobKind.REFUND, payment_id=payment.id, refund_id=refund.id,
+               key=refund.idempotency_key)
     session.refresh(payment)
-    record_event(session, actor, "online_payment.refunded", "online_payment", payment.id,
+    record_event(session, actor, "online_payment.refund_recorded", "online_payment", payment.id,
                  client_id=payment.client_id, redemption_id=redemption_id,
-                 amount_cents=amount_cents, reason=reason)
+                 amount_cents=amount_cents, reason=reason, refund_id=refund.id)
     return refund

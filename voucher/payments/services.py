@@ -3,8 +3,10 @@
 A payment covers the due self-shares of one client at one provider for one month. Starting it
 links the events to it under the unique ``live_redemption_id``, so the same event can never be
 in two pending or succeeded payments, even when two tabs (or two servers) start at once; the
-second start finds the first pending payment and continues it. The payment's state, and the
-events' ``client_share_status``, change only when a verified webhook says so (``webhooks``).
+second start finds the first pending payment and continues it. Nothing here calls Stripe: the
+calls are recorded as jobs and made by the request right after its commit (``job_queue``). The
+payment's state, and the events' ``client_share_status``, change only when Stripe says so: a
+verified webhook, or the intent read from Stripe by a job (``intents``).
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ from sqlalchemy.orm import Session, joinedload
 
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError, NotFound
+from voucher.payments.job_queue import record_job
 from voucher.payments.models import (
+    JobKind,
     OnlinePayment,
     OnlinePaymentEvent,
     OnlinePaymentStatus,
     OnlineRefund,
+    StripeJob,
 )
-from voucher.payments.stripe_client import Gateway, Intent
 from voucher.providers.models import Provider
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
@@ -139,11 +143,11 @@ def find_client_payment(session: Session, *, client_id: int, payment_id: int) ->
 
 
 def start_payment(session: Session, *, client_id: int, provider_id: int, period: dt.date,
-                  gateway: Gateway, actor: Actor) -> OnlinePayment:
+                  actor: Actor) -> OnlinePayment:
     """Start paying the client's due self-shares at a provider for a month: a pending payment
-    holding the events and its PaymentIntent. When some of the events are already in a
-    pending payment, that payment is continued instead (one pending payment per set of
-    events)."""
+    holding the events, whose PaymentIntent the request creates right after the commit. When
+    some of the events are already in a pending payment, that payment is continued instead
+    (one pending payment per set of events)."""
     events = _due_events(session, client_id, provider_id=provider_id, period=month_of(period))
     if not events:
         raise NothingToPay()
@@ -171,11 +175,8 @@ def start_payment(session: Session, *, client_id: int, provider_id: int, period:
             raise
         return find_client_payment(session, client_id=client_id,
                                    payment_id=min(held.values()))
-    intent = gateway.create_intent(
-        amount_cents=payment.amount_cents, idempotency_key=payment.idempotency_key,
-        metadata={"online_payment_id": str(payment.id)})
-    payment.stripe_payment_intent_id = intent.id
-    session.flush()
+    record_job(session, kind=JobKind.CREATE_INTENT, payment_id=payment.id,
+               key=payment.idempotency_key, by_request=True)
     record_event(session, actor, "online_payment.started", "online_payment", payment.id,
                  client_id=client_id, provider_id=provider_id, period=payment.period,
                  amount_cents=payment.amount_cents,
@@ -183,19 +184,29 @@ def start_payment(session: Session, *, client_id: int, provider_id: int, period:
     return payment
 
 
-def confirm_payment(session: Session, *, payment: OnlinePayment, payment_method: str,
-                    gateway: Gateway, actor: Actor) -> Intent:
-    """Pay a pending payment with a card (a payment method, or the card of a Stripe.js token).
-    Returns the intent: ``succeeded`` (the webhook will record it), ``requires_action``
-    (Stripe.js asks for 3-D Secure) or ``processing``. A declined card raises CardDeclined.
-    Nothing here changes the payment's state: only the webhook does."""
+def request_confirmation(session: Session, *, payment: OnlinePayment, token: str,
+                         actor: Actor) -> StripeJob:
+    """Pay a pending payment with the card of a Stripe.js token: recorded now, sent to Stripe
+    by the request right after the commit; the job's ``result`` then tells the page what
+    Stripe answered (succeeded, 3-D Secure needed, declined, no answer)."""
     if payment.status != OnlinePaymentStatus.PENDING or not payment.stripe_payment_intent_id:
         raise PaymentNotPending()
-    intent = gateway.confirm_intent(payment.stripe_payment_intent_id,
-                                    payment_method=payment_method)
-    record_event(session, actor, "online_payment.confirmed", "online_payment", payment.id,
-                 client_id=payment.client_id, intent_status=intent.status)
-    return intent
+    job = record_job(session, kind=JobKind.CONFIRM_INTENT, payment_id=payment.id,
+                     key=f"confirm-{payment.id}-{secrets.token_hex(8)}",
+                     params={"token": token}, by_request=True)
+    record_event(session, actor, "online_payment.confirm_requested", "online_payment",
+                 payment.id, client_id=payment.client_id, job_id=job.id)
+    return job
+
+
+def confirmation_of(session: Session, payment: OnlinePayment,
+                    job_id: int | None) -> StripeJob | None:
+    """The payment's confirmation attempt ``job_id``, for its page (None for anything else)."""
+    if job_id is None:
+        return None
+    return session.execute(sa.select(StripeJob).where(
+        StripeJob.id == job_id, StripeJob.online_payment_id == payment.id,
+        StripeJob.kind == JobKind.CONFIRM_INTENT)).scalar_one_or_none()
 
 
 def payment_events(session: Session, payment: OnlinePayment) -> list[Redemption]:

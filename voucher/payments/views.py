@@ -30,8 +30,7 @@ from voucher.extensions import csrf
 from voucher.invoicing.services import period_label
 from voucher.payments import billing, provider_statement, services, stripe_client, webhooks
 from voucher.payments import labels as _payment_labels  # noqa: F401 (registers them)
-from voucher.payments.models import OnlinePaymentStatus
-from voucher.payments.stripe_client import CardDeclined
+from voucher.payments.models import OnlinePaymentStatus, RefundStatus
 from voucher.web import current_actor
 
 log = logging.getLogger(__name__)
@@ -62,74 +61,79 @@ def self_shares():
     return render_template(
         "payments/self_shares.html", groups=services.due_self_shares(session, client_id),
         payments=payments, refunds=services.refunds_of(session, [p.id for p in payments]),
-        online=stripe_client.is_configured(), Status=OnlinePaymentStatus)
+        online=stripe_client.is_configured(), Status=OnlinePaymentStatus,
+        RefundStatus=RefundStatus)
 
 
 @bp.post("/self-shares/pay")
 @roles(Role.CLIENT)
 def pay():
-    """Start (or continue) paying one provider's month."""
+    """Start (or continue) paying one provider's month; the intent is created at Stripe right
+    after the commit, before the card page opens."""
     if not stripe_client.is_configured():
         abort(404)
     try:
         payment = services.start_payment(
             db.session(), client_id=current_user.client_id,
             provider_id=_int(request.form.get("provider_id")),
-            period=_period(request.form.get("period")), gateway=stripe_client.gateway(),
-            actor=current_actor())
+            period=_period(request.form.get("period")), actor=current_actor())
     except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".self_shares"), code=303)
     return redirect(url_for(".payment", payment_id=payment.id), code=303)
 
 
-def _payment_page(payment, *, status: int = 200, error: str | None = None,
-                  client_secret: str | None = None, declined: bool = False):
-    session = db.session()
-    return render_template(
-        "payments/payment.html", payment=payment,
-        events=services.payment_events(session, payment),
-        refunds=services.refunds_of(session, [payment.id]).get(payment.id, []),
-        error=error, client_secret=client_secret, declined=declined, Status=OnlinePaymentStatus,
-        publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
-        stripe_js_url=current_app.config.get("STRIPE_JS_URL")), status
+def _attempt_id() -> int | None:
+    value = request.args.get("attempt", "")
+    return int(value) if value.isascii() and value.isdigit() and int(value) < 2**31 else None
 
 
 @bp.get("/self-shares/payments/<int:payment_id>")
 @roles(Role.CLIENT)
 def payment(payment_id: int):
-    """The card form while the payment waits; its state afterwards."""
-    found = services.find_client_payment(db.session(), client_id=current_user.client_id,
+    """The card form while the payment waits; what Stripe answered to the last card; the
+    payment's state afterwards."""
+    session = db.session()
+    found = services.find_client_payment(session, client_id=current_user.client_id,
                                          payment_id=payment_id)
-    return _payment_page(found)
+    attempt = services.confirmation_of(session, found, _attempt_id())
+    result = (attempt.result or {}) if attempt else {}
+    pending = found.status == OnlinePaymentStatus.PENDING
+    waiting = pending and bool(request.args.get("sent") or result.get("intent_status") in (
+        "succeeded", "processing"))
+    declined = pending and result.get("declined") is not None
+    return render_template(
+        "payments/payment.html", payment=found, result=result, waiting=waiting,
+        declined=declined, card_form=pending and bool(found.stripe_payment_intent_id)
+        and not waiting and not declined,
+        retry=declined or found.failure_code == "unavailable",
+        events=services.payment_events(session, found),
+        refunds=services.refunds_of(session, [found.id]).get(found.id, []),
+        Status=OnlinePaymentStatus, RefundStatus=RefundStatus,
+        publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
+        stripe_js_url=current_app.config.get("STRIPE_JS_URL"))
 
 
 @bp.post("/self-shares/payments/<int:payment_id>/confirm")
 @roles(Role.CLIENT)
 def confirm(payment_id: int):
-    """Pay with the card Stripe.js turned into a token. 3-D Secure: the page comes back with
-    the intent's secret and Stripe.js finishes it."""
+    """Pay with the card Stripe.js turned into a token: recorded, sent to Stripe right after
+    the commit, and the page then shows Stripe's answer (3-D Secure goes on in Stripe.js)."""
     session = db.session()
     found = services.find_client_payment(session, client_id=current_user.client_id,
                                          payment_id=payment_id)
     token = request.form.get("stripe_token", "")
-    if not token.startswith("tok_") or len(token) > 255:
-        return _payment_page(found, status=422, error=_(
-            "The card details did not reach the payment service. Check them and try again."))
-    gateway = stripe_client.gateway()
+    if not token.startswith("tok_") or len(token) > 255 or not token.isascii():
+        flash(_("The card details did not reach the payment service. Check them and try "
+                "again."), "error")
+        return redirect(url_for(".payment", payment_id=found.id), code=303)
     try:
-        intent = services.confirm_payment(
-            session, payment=found, payment_method=gateway.card_of_token(token),
-            gateway=gateway, actor=current_actor())
-    except CardDeclined as exc:
-        # Stripe's payment_failed webhook follows and ends this payment: the retry goes
-        # through "pay", which continues it while it waits or starts a new one after.
-        return _payment_page(found, status=422, error=str(exc), declined=True)
+        attempt = services.request_confirmation(session, payment=found, token=token,
+                                                actor=current_actor())
     except DomainError as exc:
-        return _payment_page(found, status=422, error=str(exc))
-    if intent.status == "requires_action":
-        return _payment_page(found, client_secret=intent.client_secret)
-    return redirect(url_for(".payment", payment_id=found.id, sent=1), code=303)
+        flash(str(exc), "error")
+        return redirect(url_for(".payment", payment_id=found.id), code=303)
+    return redirect(url_for(".payment", payment_id=found.id, attempt=attempt.id), code=303)
 
 
 @bp.get("/self-shares/payments/<int:payment_id>/status")

@@ -45,6 +45,13 @@ def reconciliation_figures(session: Session) -> dict[str, object]:
     figures["payments"] = _sums(session, Payment.amount_cents, Payment.voucher_share_cents,
                                 Payment.self_share_cents)
     figures["payment batches"] = _sums(session, PaymentBatch.total_cents)[0]
+    from voucher.payments.models import OnlinePayment, OnlineRefund  # payments use settlement
+
+    for status, (amount,) in _by(session, OnlinePayment.status,
+                                 OnlinePayment.amount_cents).items():
+        figures[f"online payments {status}"] = amount
+    for status, (amount,) in _by(session, OnlineRefund.status, OnlineRefund.amount_cents).items():
+        figures[f"online refunds {status}"] = amount
     return figures
 
 

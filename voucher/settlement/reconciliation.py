@@ -54,8 +54,8 @@ CHECKS = {
     "line_event": _l("invoice line differs from its service event"),
     "status": _l("invoice or service event state does not match its payment"),
     "voucher_overspent": _l("voucher spent more in the year than it has committed"),
-    "self_shares": _l("self-shares collected online minus refunds differ from those paid out "
-                      "plus those not yet settled"),
+    "self_shares": _l("self-shares collected online minus refunds (made or pending) differ "
+                      "from those paid out plus those not yet settled"),
     "payment_self_shares": _l("payment's self-share differs from the self-shares it passed on"),
     "online_payment": _l("online payment differs from its service events or refunds"),
 }
@@ -304,7 +304,8 @@ def _voucher_differences(session: Session, period: Period) -> list[Difference]:
 
 
 def _self_share_differences(session: Session) -> list[Difference]:
-    """Self-shares paid online (all time): collected − refunded = paid out + not yet settled;
+    """Self-shares paid online (all time): collected − refunded − refund pending = paid out +
+    not yet settled (a pending refund is owed to the client: never passed on to a provider);
     each settlement payment's self-share equals the rows it passed on; each online payment's
     events add up to its amount and its refunds to its refunded total."""
     from voucher.payments.models import (
@@ -312,6 +313,7 @@ def _self_share_differences(session: Session) -> list[Difference]:
         OnlinePaymentEvent,
         OnlinePaymentStatus,
         OnlineRefund,
+        RefundStatus,
     )
 
     def total(query) -> int:
@@ -319,7 +321,10 @@ def _self_share_differences(session: Session) -> list[Difference]:
 
     succeeded = OnlinePayment.status == OnlinePaymentStatus.SUCCEEDED
     collected = total(sa.select(sa.func.sum(OnlinePayment.amount_cents)).where(succeeded))
-    refunded = total(sa.select(sa.func.sum(OnlineRefund.amount_cents)))
+    refunded = total(sa.select(sa.func.sum(OnlineRefund.amount_cents))
+                     .where(OnlineRefund.status == RefundStatus.SUCCEEDED))
+    refund_pending = total(sa.select(sa.func.sum(OnlineRefund.amount_cents))
+                           .where(OnlineRefund.status == RefundStatus.PENDING))
     paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents)))
     unsettled = total(
         sa.select(sa.func.sum(OnlinePaymentEvent.amount_cents))
@@ -327,10 +332,12 @@ def _self_share_differences(session: Session) -> list[Difference]:
         .where(succeeded, OnlinePaymentEvent.payout_id.is_(None))) - total(
         sa.select(sa.func.sum(OnlineRefund.amount_cents)).where(OnlineRefund.payout_id.is_(None)))
     differences = []
-    if collected - refunded != paid_out + unsettled:
+    if collected - refunded - refund_pending != paid_out + unsettled:
         differences.append(Difference(
-            "self_shares", collected - refunded - paid_out - unsettled, "online_payments",
-            figures={"collected": collected, "refunded": refunded, "paid_out": paid_out,
+            "self_shares", collected - refunded - refund_pending - paid_out - unsettled,
+            "online_payments",
+            figures={"collected": collected, "refunded": refunded,
+                     "refund_pending": refund_pending, "paid_out": paid_out,
                      "unsettled": unsettled}))
     passed = {payment_id: int(amount) for payment_id, amount in session.execute(
         sa.select(OnlinePaymentEvent.payout_id, sa.func.sum(OnlinePaymentEvent.amount_cents))

@@ -1,0 +1,1 @@
+"""Alerts to the operators: what a job or a check found that a person must look at."""
