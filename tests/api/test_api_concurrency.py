@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
+from voucher import clock
 from voucher.redemptions.models import Redemption
-from voucher.vouchers.models import Voucher
+from voucher.vouchers.models import Recurrence, Voucher, VoucherPeriod
 
 pytestmark = pytest.mark.postgres_only
 
@@ -76,3 +77,46 @@ def test_parallel_duplicates_with_one_key_record_once(db, live_url):
     assert db.execute(sa.select(sa.func.count()).select_from(Redemption)).scalar() == 1
     assert db.get(Voucher, voucher.id).units_used == 150
     assert dt.date.fromisoformat(results[0][1]["service_date"]) == dt.date(2026, 11, 20)
+
+
+def _get(url: str, token: str) -> dict:
+    request = urllib.request.Request(  # noqa: S310 (our own loopback server)
+        url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def test_parallel_redemptions_take_exactly_units_available(db, live_url):
+    """A monthly voucher with 4 of November's 10 units left (and 114 in all): of 12 parallel
+    one-unit events dated today, exactly the 4 that units_available promised are recorded."""
+    seller = factories.provider(db, services={factories.service_type(db): 3900})
+    voucher = factories.voucher(db, service=factories.service_type(db), assigned_to=seller,
+                                recurrence=Recurrence.MONTHLY, units=1000,
+                                valid_from=dt.date(2026, 1, 1),
+                                valid_until=dt.date(2026, 12, 31))
+    factories.service_event(db, voucher, service_date=dt.date(2026, 11, 2), units=600)
+    token = factories.api_token(db, seller)
+    db.commit()
+    today = clock.today().isoformat()
+    voucher_url = f"{live_url}/api/v1/vouchers/{voucher.code}"
+    before = _get(voucher_url, token)
+    assert (before["units_remaining"], before["units_available"]) == (114, 4)
+
+    body = {"service_date": today, "units": 1}
+    results = _post_all(f"{voucher_url}/redemptions", token,
+                        [(body, f"key-{i}") for i in range(12)])
+    statuses = Counter(status for status, _body in results)
+    assert statuses == {201: 4, 409: 8}, results
+    assert {body["code"] for status, body in results if status == 409} == {"insufficient_units"}
+
+    after = _get(voucher_url, token)
+    assert (after["units_remaining"], after["units_available"]) == (110, 0)
+    db.rollback()
+    november = db.execute(sa.select(VoucherPeriod).where(
+        VoucherPeriod.voucher_id == voucher.id,
+        VoucherPeriod.starts_on == dt.date(2026, 11, 1))).scalar_one()
+    assert november.units_used == november.units_granted == 1000
+    recorded_today = db.execute(sa.select(sa.func.count(), sa.func.sum(Redemption.units)).where(
+        Redemption.voucher_period_id == november.id, Redemption.source == "api")).one()
+    assert tuple(recorded_today) == (4, 400)
+    assert db.get(Voucher, voucher.id).units_used == 1000

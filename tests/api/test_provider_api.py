@@ -89,7 +89,8 @@ def test_one_voucher(api, voucher):
     assert body == {
         "code": voucher.code, "service": "HOME_CARE", "status": "assigned",
         "valid_from": "2026-10-01", "valid_until": "2026-12-31", "units_granted": 10,
-        "units_used": 0, "units_remaining": 10, "unit_value_cents": 3200,
+        "units_used": 0, "units_remaining": 10, "units_available": 10,
+        "unit_value_cents": 3200,
         "client": {"display_name": voucher.client.display_name},
     }
 

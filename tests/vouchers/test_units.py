@@ -13,6 +13,8 @@ from voucher.vouchers.units import (
     VoucherNotActive,
     give_back_units,
     take_units,
+    units_available,
+    units_available_on,
 )
 
 
@@ -78,3 +80,27 @@ def test_fifty_parallel_takes_of_one_unit_from_ten(app, db, database_url):
     assert outcomes == {"ok": 10, "InsufficientUnits": 40}
     db.expire_all()
     assert db.get(Voucher, voucher_id).units_used == 1000
+
+
+def test_units_available_is_what_take_units_accepts(db):
+    """The figure is the most one take may use: that much succeeds, a hundredth more not."""
+    voucher = _assigned(db, units=1000, recurrence=Recurrence.MONTHLY)
+    day = dt.date(2026, 11, 20)
+    take_units(db, voucher, dt.date(2026, 11, 2), 725)
+    assert units_available(db, voucher, day) == 275
+    assert voucher.units_remaining == 1275
+    with pytest.raises(InsufficientUnits, match="jäljellä 2,75, pyydettiin 2,76"):
+        take_units(db, voucher, day, 276)
+    take_units(db, voucher, day, 275)
+    assert units_available(db, voucher, day) == 0
+    assert units_available(db, voucher, dt.date(2026, 10, 31)) == 0  # before the validity
+
+
+def test_units_available_of_many_vouchers_in_one_query(db):
+    vouchers = [_assigned(db, units=100 * (i + 1)) for i in range(3)]
+    vouchers.append(factories.voucher(db))  # issued, not assigned
+    day = dt.date(2026, 11, 20)
+    assert units_available_on(db, vouchers, day) == {
+        vouchers[0].id: 100, vouchers[1].id: 200, vouchers[2].id: 300, vouchers[3].id: 0}
+    assert units_available_on(db, vouchers, dt.date(2026, 11, 25)) == dict.fromkeys(
+        (v.id for v in vouchers), 0)  # tomorrow: a service is recorded once delivered

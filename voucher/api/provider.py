@@ -15,7 +15,7 @@ from decimal import Decimal
 from flask import g, request, url_for
 from flask_babel import gettext as _
 
-from voucher import db
+from voucher import clock, db
 from voucher.api import idempotency
 from voucher.api.common import bp, json_body, page_args, page_of, provider_api
 from voucher.audit.services import Actor
@@ -28,6 +28,7 @@ from voucher.money import UNIT_SCALE
 from voucher.redemptions import corrections, queries, services
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher, VoucherStatus
+from voucher.vouchers.units import units_available, units_available_on
 from voucher.web import client_ip
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -48,7 +49,9 @@ def units_value(hundredths: int) -> int | float:
     return hundredths // UNIT_SCALE if hundredths % UNIT_SCALE == 0 else hundredths / UNIT_SCALE
 
 
-def voucher_json(voucher: Voucher) -> dict:
+def voucher_json(voucher: Voucher, available: int) -> dict:
+    """The API's voucher; ``available`` is its ``units_available`` (hundredths) on the day
+    asked for."""
     return {
         "code": voucher.code, "service": voucher.service_type.code,
         "status": voucher.status.value, "valid_from": voucher.valid_from.isoformat(),
@@ -56,6 +59,7 @@ def voucher_json(voucher: Voucher) -> dict:
         "units_granted": units_value(voucher.units_granted),
         "units_used": units_value(voucher.units_used),
         "units_remaining": units_value(voucher.units_remaining),
+        "units_available": units_value(available),
         "unit_value_cents": voucher.unit_value_cents,
         "client": {"display_name": voucher.client.display_name},
     }
@@ -174,23 +178,37 @@ def _date_arg(name: str, errors: dict) -> dt.date | None:
     return None if raw is None else _date(raw, name, errors)
 
 
+def _service_day_arg() -> dt.date:
+    """?on=YYYY-MM-DD, the service date that ``units_available`` answers for; today (in
+    Finland) without it."""
+    errors: dict[str, str] = {}
+    day = _date_arg("on", errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return clock.today() if day is None else day
+
+
 @bp.get("/vouchers")
 @provider_api
 def list_vouchers():
     page, per_page = page_args()
     status = _enum_arg("status", VoucherStatus)
+    day = _service_day_arg()
+    session = db.session()
     items, total = queries.provider_vouchers(
-        db.session(), provider_id=g.api_provider_id, status=status, page=page,
-        per_page=per_page)
-    return page_of([voucher_json(v) for v in items], page, per_page, total)
+        session, provider_id=g.api_provider_id, status=status, page=page, per_page=per_page)
+    available = units_available_on(session, items, day)
+    return page_of([voucher_json(v, available[v.id]) for v in items], page, per_page, total)
 
 
 @bp.get("/vouchers/<code>")
 @provider_api
 def get_voucher(code: str):
-    voucher = services.find_provider_voucher(db.session(), provider_id=g.api_provider_id,
+    day = _service_day_arg()
+    session = db.session()
+    voucher = services.find_provider_voucher(session, provider_id=g.api_provider_id,
                                              code=code)
-    return voucher_json(voucher)
+    return voucher_json(voucher, units_available(session, voucher, day))
 
 
 @bp.post("/vouchers/<code>/redemptions")

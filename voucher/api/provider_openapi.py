@@ -13,6 +13,18 @@ _UNITS = {"type": "number", "description": "Units (hours, visits …); at most t
                                            "divisible."}
 _CENTS = {"type": "integer", "description": "Euro cents."}
 _EXAMPLE_CODE = "K7QM-4TXR-9PWA-HB3E"
+_AVAILABLE = (
+    "The most that one service event dated today (or on the `on` date) may still record: "
+    "the units remaining, limited by what is left of the allotment period (the calendar "
+    "month of a monthly voucher) containing that date, in whole units for a service that is "
+    "not divisible. 0 when nothing can be recorded for that date: the voucher is not "
+    "`assigned` (an `exhausted`, `expired`, `cancelled` or only `issued` one), the date is "
+    "outside its validity, or the date is in the future (services are recorded once "
+    "delivered). Recording more answers 409 `insufficient_units`; concurrent recordings "
+    "together never take more than this.")
+_ON = {"name": "on", "in": "query", "schema": _DATE,
+       "description": "The service date that `units_available` answers for, YYYY-MM-DD; "
+                      "default today (Finnish time). A future date answers 0."}
 
 
 def _ref(name: str) -> dict:
@@ -31,7 +43,8 @@ register_schemas({
     "Voucher": {
         "type": "object",
         "required": ["code", "service", "status", "valid_from", "valid_until", "units_granted",
-                     "units_used", "units_remaining", "unit_value_cents", "client"],
+                     "units_used", "units_remaining", "units_available", "unit_value_cents",
+                     "client"],
         "properties": {
             "code": {"type": "string", "example": _EXAMPLE_CODE},
             "service": {"type": "string", "description": "Service type code.",
@@ -41,6 +54,7 @@ register_schemas({
                                                   "cancelled"]},
             "valid_from": _DATE, "valid_until": _DATE,
             "units_granted": _UNITS, "units_used": _UNITS, "units_remaining": _UNITS,
+            "units_available": {**_UNITS, "minimum": 0, "description": _AVAILABLE},
             "unit_value_cents": {**_CENTS, "description": "What the voucher pays per unit."},
             "client": {"type": "object", "required": ["display_name"],
                        "properties": {"display_name": {
@@ -186,12 +200,15 @@ register_paths({
          "422": _VALIDATION},
         parameters=[{"name": "status", "in": "query", "schema": {
             "type": "string", "enum": ["draft", "pending_approval", "issued", "assigned",
-                                       "exhausted", "expired", "cancelled"]}}, *_PAGING],
+                                       "exhausted", "expired", "cancelled"]}}, _ON,
+                    *_PAGING],
         operation_id="listVouchers")},
     "/api/v1/vouchers/{code}": {"get": _operation(
-        "One voucher", "404 when the voucher is not assigned to you.",
-        {"200": json_response("The voucher.", _ref("Voucher")), "404": _NOT_FOUND},
-        parameters=[_CODE], operation_id="getVoucher")},
+        "One voucher", "404 when the voucher is not assigned to you. `units_available` says "
+                       "how many units a service event dated today (or `on`) may record.",
+        {"200": json_response("The voucher.", _ref("Voucher")), "404": _NOT_FOUND,
+         "422": _VALIDATION},
+        parameters=[_CODE, _ON], operation_id="getVoucher")},
     "/api/v1/vouchers/{code}/redemptions": {"post": _operation(
         "Record a service event",
         "Takes units from the voucher. Send a new `Idempotency-Key` for every event: a retry "
@@ -205,8 +222,10 @@ register_paths({
                                  "schema": {"type": "string", "enum": ["true"]}}}},
          "400": problem_response("`idempotency_key_required`: the header is missing."),
          "404": _NOT_FOUND,
-         "409": problem_response("`insufficient_units`: more units than remain (an "
-                                 "exhausted voucher has none left); `voucher_not_active`: the "
+         "409": problem_response("`insufficient_units`: more units than remain, or than "
+                                 "the voucher's `units_available` on the service date (a "
+                                 "monthly allotment; an exhausted voucher has none left); "
+                                 "`voucher_not_active`: the "
                                  "voucher is not in your use (expired, cancelled, not yet "
                                  "assigned) or the date is outside its validity."),
          "422": problem_response("`validation_error`: malformed fields, a future date or units "

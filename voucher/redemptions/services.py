@@ -36,6 +36,7 @@ from voucher.vouchers.units import (
     OutsideValidity,
     VoucherNotActive,
     period_for,
+    recordable_units,
     take_units,
 )
 
@@ -195,8 +196,9 @@ def preview_redemption(session: Session, *, voucher: Voucher, event: EventInput,
                                 requested=format_units(event.units, language), field="units")
     if check_units:
         period = period_for(session, voucher.id, event.service_date)
-        if period is not None and period.units_remaining < event.units:
-            raise InsufficientUnits(remaining=format_units(period.units_remaining, language),
+        available = recordable_units(voucher, period) if period is not None else None
+        if available is not None and available < event.units:
+            raise InsufficientUnits(remaining=format_units(available, language),
                                     requested=format_units(event.units, language),
                                     field="units")
     voucher_pays, client_pays = split_payment(event.units, price, voucher.unit_value_cents)

@@ -5,12 +5,17 @@ Units are taken from the period that contains the service date with one conditio
 concurrent UPDATE re-checks the condition against the committed row, so parallel recordings can
 never take more units than the voucher has. The voucher's own total is updated the same way,
 periods first and voucher second, always in that order.
+
+``units_available`` answers, without taking anything, the most that one recording on a date
+could take now: the same rule, written next to it, so that what the API shows as
+``units_available`` is exactly what a recording gets (and what ``InsufficientUnits`` says).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -20,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from voucher import clock
 from voucher.errors import DomainError
 from voucher.labels import label
-from voucher.money import format_units
+from voucher.money import UNIT_SCALE, format_units
 from voucher.vouchers.models import Voucher, VoucherPeriod, VoucherStatus
 
 
@@ -36,6 +41,9 @@ class OutsideValidity(VoucherNotActive):
 
 
 class InsufficientUnits(DomainError):
+    """More units were asked than one recording may take on that date; ``remaining`` is that
+    most (``units_available`` for the date, as the API shows it)."""
+
     code = "insufficient_units"
     status = 409
     message = _l("Not enough units left: %(remaining)s remain for this date, %(requested)s "
@@ -48,6 +56,52 @@ def period_for(session: Session, voucher_id: int, day: dt.date) -> VoucherPeriod
                                        VoucherPeriod.starts_on <= day,
                                        VoucherPeriod.ends_on >= day)
     ).scalar_one_or_none()
+
+
+def may_record_on(voucher: Voucher, day: dt.date) -> bool:
+    """Whether a service event dated ``day`` can be recorded on the voucher now at all, as
+    ``record_redemption`` decides it: the voucher is assigned (an exhausted one has no units; an
+    issued, expired or cancelled one is not in a provider's use), the day is inside its
+    validity, and the day is not in the future (a service is recorded once delivered)."""
+    return (voucher.status == VoucherStatus.ASSIGNED
+            and voucher.valid_from <= day <= voucher.valid_until
+            and day <= clock.today())
+
+
+def recordable_units(voucher: Voucher, period: VoucherPeriod) -> int:
+    """The most (hundredths) that one recording may take from ``period`` of ``voucher``:
+    what is left of the period (a monthly allotment), never more than the voucher has left,
+    in whole units for a service that is not divisible."""
+    units = max(0, min(voucher.units_remaining, period.units_remaining))
+    if not voucher.service_type.fractional_units:
+        units -= units % UNIT_SCALE
+    return units
+
+
+def units_available_on(session: Session, vouchers: Iterable[Voucher],
+                       day: dt.date) -> dict[int, int]:
+    """``units_available`` of many vouchers (by id) with one query for their periods: 0 for
+    those on which nothing can be recorded on ``day`` (see ``may_record_on``)."""
+    vouchers = list(vouchers)
+    usable = {v.id: v for v in vouchers if may_record_on(v, day)}
+    available = dict.fromkeys((v.id for v in vouchers), 0)
+    if usable:
+        periods = session.execute(
+            sa.select(VoucherPeriod).where(VoucherPeriod.voucher_id.in_(usable),
+                                           VoucherPeriod.starts_on <= day,
+                                           VoucherPeriod.ends_on >= day)
+        ).scalars()
+        for period in periods:
+            available[period.voucher_id] = recordable_units(usable[period.voucher_id], period)
+    return available
+
+
+def units_available(session: Session, voucher: Voucher, day: dt.date) -> int:
+    """The most (hundredths) that one service event dated ``day`` may still record on the
+    voucher: the units left, limited by what is left of the period (month) containing ``day``;
+    0 when nothing can be recorded for that day (not assigned, outside the validity, a future
+    day). ``take_units`` enforces the same figure, and ``InsufficientUnits`` reports it."""
+    return units_available_on(session, [voucher], day)[voucher.id]
 
 
 @functools.cache
@@ -94,7 +148,8 @@ def take_units(session: Session, voucher: Voucher, day: dt.date, units: int,
             raise OutsideValidity(day=day.isoformat(), valid_from=voucher.valid_from.isoformat(),
                                   valid_until=voucher.valid_until.isoformat())
         session.refresh(period)
-        raise InsufficientUnits(remaining=format_units(period.units_remaining, language),
+        raise InsufficientUnits(remaining=format_units(recordable_units(voucher, period),
+                                                       language),
                                 requested=format_units(units, language))
     used = session.execute(_take_from_voucher(), params).scalar_one_or_none()
     if used is None:
