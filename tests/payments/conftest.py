@@ -9,7 +9,15 @@ from types import SimpleNamespace
 import pytest
 
 from tests import factories
-from tests.stripe_fake import card_token, localstripe_url, stripe_config, stripe_fake  # noqa: F401
+from tests.stripe_fake import (  # noqa: F401 (fixtures)
+    card_token,
+    fault_proxy,
+    localstripe_url,
+    stripe_config,
+    stripe_fake,
+    stripe_faults,
+    stripe_proxy_url,
+)
 from voucher import clock
 from voucher.accounts.models import Role
 from voucher.audit.services import Actor
