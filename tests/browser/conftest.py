@@ -135,6 +135,42 @@ def axe_check(page) -> None:
         for v in violations)
 
 
+#: The narrowest phone (WCAG 1.4.10 Reflow: 320 CSS px) and a laptop.
+WIDTHS = (320, 1280)
+
+
+def check_page(page) -> None:
+    """The axe check and reflow at each of WIDTHS: no sideways scrolling of the page, no
+    control cut off at its right edge, and a wide table scrolls only inside a labelled region
+    that the keyboard can reach. Leaves the page at the widest width."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        axe_check(page)
+        found = page.evaluate("""() => {
+            const width = document.documentElement.clientWidth;
+            const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+            const inScroller = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+                if (scrolls(p)) return true; } return false; };
+            const controls = 'button, a, input, select, textarea, h1, h2';
+            const cut = [...document.querySelectorAll(controls)]
+                .filter(e => e.getClientRects().length && !inScroller(e)
+                             && e.getBoundingClientRect().right > width + 1)
+                .map(e => e.outerHTML.slice(0, 80));
+            const unlabelled = [...document.querySelectorAll('body *')]
+                .filter(e => scrolls(e) && e.scrollWidth > e.clientWidth + 1
+                             && !(e.tabIndex >= 0 && e.getAttribute('role') === 'region'
+                                  && e.getAttribute('aria-label')))
+                .map(e => e.outerHTML.slice(0, 80));
+            return {scroll: document.documentElement.scrollWidth, width, cut, unlabelled};
+        }""")
+        assert found["scroll"] <= found["width"], (
+            f"{page.url} scrolls sideways at {width} px ({found['scroll']} px wide)")
+        assert found["cut"] == [], f"{page.url} cuts off at {width} px: {found['cut']}"
+        assert found["unlabelled"] == [], (
+            f"{page.url} at {width} px scrolls inside a region without tabindex, role=region "
+            f"and aria-label: {found['unlabelled']}")
+
+
 def login(page, email: str, password: str = "demo-password") -> None:  # noqa: S107
     """Log in through the form (the login page gets the axe check)."""
     page.goto("/login")
