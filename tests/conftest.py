@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -93,13 +94,77 @@ def _clean_postgres(engine) -> None:
             connection.execute(sa.text(f"UPDATE {table} SET {sets}"))  # noqa: S608 (constants)
 
 
+#: The settings every test app shares (``app_config`` adds the per-test paths).
+BASE_CONFIG = {"VOUCHER_ENV": "test", "BASE_URL": "http://voucher.test",
+               "RATELIMIT_STORAGE_URI": "memory://"}
+
+
+@pytest.fixture(scope="session")
+def demo_template(template_database, tmp_path_factory):
+    """The demo data, loaded once per run into a database of its own (a SQLite file, or a
+    PostgreSQL database used as a template) with its uploaded documents; the ``demo``
+    fixture gives each test a fresh copy instead of loading it again (seconds each)."""
+    from voucher.demo import load_demo
+
+    directory = tmp_path_factory.mktemp("demo")
+    if template_database["backend"] == "sqlite":
+        path = directory / "demo.sqlite3"
+        shutil.copyfile(template_database["path"], path)
+        url = f"sqlite:///{path}"
+    else:
+        name = f"{_database_name(template_database['url'])}_demo"
+        _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "'
+                       f'{_database_name(template_database["url"])}"')
+        url = _server_url(name)
+    application = create_app({**BASE_CONFIG, "DATABASE_URL": url,
+                              "UPLOAD_DIR": str(directory / "uploads"),
+                              "INSTANCE_PATH": str(directory / "instance")})
+    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    with application.test_request_context(), sa.orm.Session(engine) as session:
+        load_demo(session)
+        session.commit()
+    engine.dispose()
+    application.extensions["voucher.engine"].dispose()
+    if template_database["backend"] == "sqlite":
+        with sqlite3.connect(path) as connection:  # everything into the file itself
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    yield {"url": url, "path": path if template_database["backend"] == "sqlite" else None,
+           "name": None if template_database["backend"] == "sqlite" else name,
+           "uploads": directory / "uploads"}
+    if template_database["backend"] == "postgresql":
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1]
+
+
+def _admin_execute(statement: str) -> None:
+    admin = make_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text(statement))
+    finally:
+        admin.dispose()
+
+
 @pytest.fixture
-def database_url(template_database, tmp_path):
-    """A clean database for one test."""
+def database_url(request, template_database, tmp_path):
+    """A clean database for one test; with the demo data when the test asks for ``demo``."""
+    wants_demo = "demo" in request.fixturenames
     if template_database["backend"] == "sqlite":
         path = tmp_path / "test.sqlite3"
-        shutil.copyfile(template_database["path"], path)
+        source = request.getfixturevalue("demo_template")["path"] if wants_demo \
+            else template_database["path"]
+        shutil.copyfile(source, path)
         yield f"sqlite:///{path}"
+        return
+    if wants_demo:
+        demo_copy = request.getfixturevalue("demo_template")
+        name = f"{demo_copy['name']}_{uuid.uuid4().hex[:8]}"
+        _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "{demo_copy["name"]}"')
+        yield _server_url(name)
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         return
     yield template_database["url"]
     _clean_postgres(template_database["engine"])
@@ -148,14 +213,8 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture
 def app_config(database_url, tmp_path) -> dict:
     """Settings for the test app; tests may change them before ``app`` is created."""
-    return {
-        "VOUCHER_ENV": "test",
-        "DATABASE_URL": database_url,
-        "UPLOAD_DIR": str(tmp_path / "uploads"),
-        "INSTANCE_PATH": str(tmp_path / "instance"),
-        "BASE_URL": "http://voucher.test",
-        "RATELIMIT_STORAGE_URI": "memory://",
-    }
+    return {**BASE_CONFIG, "DATABASE_URL": database_url,
+            "UPLOAD_DIR": str(tmp_path / "uploads"), "INSTANCE_PATH": str(tmp_path / "instance")}
 
 
 class IsolatedClient(FlaskClient):
@@ -197,12 +256,12 @@ def db(app, database_url):
 
 
 @pytest.fixture
-def demo(app, db):
-    """The demo data, loaded and committed."""
-    from voucher.demo import load_demo
-
-    load_demo(db)
-    db.commit()
+def demo(request, app, db, app_config):
+    """The demo data, loaded and committed: a copy of ``demo_template`` (``database_url``
+    copies the database; the uploaded documents are copied here)."""
+    uploads = request.getfixturevalue("demo_template")["uploads"]
+    if uploads.exists():
+        shutil.copytree(uploads, app_config["UPLOAD_DIR"], dirs_exist_ok=True)
     return db
 
 
