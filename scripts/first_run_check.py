@@ -70,8 +70,9 @@ def port_in_use(port: int) -> bool:
 class Page(HTMLParser):
     """What the check reads from a page: its forms, first h1, scripts and visible text."""
 
-    def __init__(self, body: str):
+    def __init__(self, body: str, path: str):
         super().__init__(convert_charrefs=True)
+        self.path = path
         self.forms: list[dict] = []
         self.scripts: list[str] = []
         self.h1 = ""
@@ -82,7 +83,8 @@ class Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": attrs.get("action", ""),
+            # A form without an action posts to the page itself.
+            self.forms.append({"action": attrs.get("action") or self.path,
                                "method": (attrs.get("method") or "get").lower(), "fields": {}})
         elif tag == "input" and self.forms and attrs.get("name"):
             self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
@@ -142,7 +144,7 @@ class Browser:
 
     def log_in(self, email: str, name: str) -> Page:
         _headers, body = self.get("/login")
-        form = Page(body).form("/login")
+        form = Page(body, "/login").form("/login")
         if form is None or "csrf_token" not in form["fields"]:
             raise CheckFailed("the login page has no login form with a CSRF token")
         target = self.post("/login", {"csrf_token": form["fields"]["csrf_token"],
@@ -151,7 +153,7 @@ class Browser:
             raise CheckFailed(f"{email} is asked for a second step ({target}); the demo users "
                               "log in with the password alone")
         _headers, body = self.get(target)
-        page = Page(body)
+        page = Page(body, target)
         if name not in "".join(page.text) or page.form("/logout") is None:
             raise CheckFailed(f"after logging in, {target} does not show {name} logged in")
         return page
@@ -159,7 +161,7 @@ class Browser:
     def log_out(self, page: Page) -> None:
         self.post("/logout", {"csrf_token": page.form("/logout")["fields"]["csrf_token"]})
         _headers, body = self.get("/")
-        if Page(body).form("/logout") is not None:
+        if Page(body, "/").form("/logout") is not None:
             raise CheckFailed("still logged in after logging out")
 
 
@@ -248,14 +250,14 @@ class FirstRun:
         browser = Browser(self.base)
         browser.log_in(PAYING_CLIENT, self.names[PAYING_CLIENT])
         _headers, body = browser.get("/self-shares/")
-        form = Page(body).form("/self-shares/pay")
+        form = Page(body, "/self-shares/").form("/self-shares/pay")
         if form is None:
             raise CheckFailed("the self-shares page has no pay button (is the fake Stripe "
                               "configured, and does the demo client owe anything?)")
         fields = {k: form["fields"].get(k, "") for k in ("csrf_token", "provider_id", "period")}
         target = browser.post("/self-shares/pay", fields)
         headers, body = browser.get(target)
-        page = Page(body)
+        page = Page(body, target)
         if page.h1.strip() != "Korttimaksu":
             raise CheckFailed(f"{target} has the heading {page.h1.strip()!r}, not 'Korttimaksu'")
         fake = f"http://127.0.0.1:{self.stripe_port}/"
