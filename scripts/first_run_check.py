@@ -225,6 +225,17 @@ class FirstRun:
             time.sleep(1)
         raise CheckFailed(f"no 200 from /healthz within {self.timeout:.0f} s")
 
+    def check_venv(self) -> None:
+        """scripts/run made the clone's own .venv with the demo extra, without the tests'."""
+        probe = ("import importlib.util as u; "
+                 "print(u.find_spec('localstripe') is not None, u.find_spec('pytest') is None)")
+        result = subprocess.run([".venv/bin/python", "-c", probe], cwd=self.clone,
+                                capture_output=True, text=True, check=False)
+        if result.stdout.split() != ["True", "True"]:
+            raise CheckFailed("the clone's .venv should hold localstripe and not pytest: "
+                              f"{result.stdout.strip()} {result.stderr.strip()}")
+        step("the clone's own .venv has the demo extra (localstripe) and no test dependencies")
+
     def demo_users(self) -> list[tuple[str, str]]:
         result = subprocess.run([".venv/bin/flask", "--app", "voucher", "demo", "users"],
                                 cwd=self.clone, env=self.env, capture_output=True, text=True,
@@ -331,6 +342,7 @@ def main() -> int:
         run.clone_head()
         run.start()
         run.wait_healthy()
+        run.check_venv()
         run.check_logins()
         run.check_card_payment_page()
     except (CheckFailed, subprocess.CalledProcessError, OSError) as exc:
