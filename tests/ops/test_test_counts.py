@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -79,3 +80,24 @@ def test_a_run_without_counts_or_with_a_bad_exit_counts_as_failed(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[-1] == "7 passed, 2 failed"
     assert "PostgreSQL 0 passed 1 failed 0 skipped (no counts: it did not finish)" in lines[-2]
+
+
+def test_the_contract_check_counts_one_test_per_operation_of_its_junit_report(tmp_path):
+    spec = importlib.util.spec_from_file_location("api_contract", ROOT / "scripts/api_contract.py")
+    api_contract = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(api_contract)
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="schemathesis">'
+        '<testcase name="GET /api/v1/vouchers" />'
+        '<testcase name="POST /api/v1/invoices"><failure type="failure" message="500">a</failure>'
+        '<failure type="failure" message="schema">b</failure></testcase>'
+        '<testcase name="GET /api/v1/providers"><skipped message="no examples" /></testcase>'
+        '<testcase name="Stateful tests" /></testsuite></testsuites>')
+    counts = tmp_path / "contract.json"
+    api_contract.write_counts(junit, 1, counts)
+    assert json.loads(counts.read_text()) == {"passed": 2, "failed": 1, "skipped": 1,
+                                              "exitstatus": 1}
+    # No report (the tool crashed): no counts, which the summary counts as a failure.
+    api_contract.write_counts(tmp_path / "missing.xml", 1, tmp_path / "none.json")
+    assert not (tmp_path / "none.json").exists()
