@@ -6,7 +6,8 @@ caller's VOUCHER_* settings, so it makes its own ``.venv`` (the app and the demo
 the test dependencies), migrates, loads the demo and serves it with the local fake Stripe.
 Then, over HTTP like a browser without JavaScript:
 
-1. ``GET /healthz`` answers 200 (waiting up to --timeout seconds: the install comes first);
+1. ``GET /healthz`` answers 200 (waiting up to --timeout seconds: the install comes first),
+   and the clone's ``.venv`` holds the demo extra (localstripe) but not the tests' (pytest);
 2. every demo user (``flask --app voucher demo users`` in the clone: the demo's own list) logs
    in with the login form and ``demo-password``, gets a 303 to a page that shows their name,
    and logs out;
