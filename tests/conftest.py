@@ -26,6 +26,9 @@ from voucher import clock, create_app
 from voucher.db import make_engine
 from voucher.migrations import upgrade
 
+#: The run's counts for scripts/test's summary line (when VOUCHER_TEST_COUNTS names a file).
+pytest_plugins = ["tests._counts"]
+
 BACKEND = os.environ.get("VOUCHER_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get(
     "VOUCHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -134,6 +134,27 @@ def demo_load():
         click.echo(line)
 
 
+@demo_group.command("users")
+def demo_users_command():
+    """List the demo users: e-mail, display name and role, tab-separated, one a line.
+
+    Exits 1 when one of them is not in the database (the demo is not loaded)."""
+    import sqlalchemy as sa
+
+    from voucher.accounts.models import User
+    from voucher.demo import demo_users
+
+    with db.command_session() as session:
+        names = dict(session.execute(sa.select(User.email, User.display_name)).all())
+    missing = [email for email, _role in demo_users() if email not in names]
+    for email, role in demo_users():
+        if email in names:
+            click.echo(f"{email}\t{names[email]}\t{role}")
+    if missing:
+        click.echo(f"Not in the database: {', '.join(missing)}", err=True)
+        sys.exit(1)
+
+
 def main() -> None:
     """The ``voucher`` console script: the same commands as ``flask --app voucher``."""
     from voucher import create_app

@@ -5,7 +5,7 @@ import re
 import sqlalchemy as sa
 
 from voucher.accounts.models import User
-from voucher.demo import load_demo
+from voucher.demo import demo_users, load_demo
 from voucher.municipalities.models import Municipality
 
 
@@ -38,6 +38,22 @@ def test_demo_users_exist_with_their_roles(demo):
         "admin@example.fi": "admin", "casemanager@example.fi": "case_manager",
         "casemanager2@example.fi": "case_manager", "provider@example.fi": "provider",
         "client@example.fi": "client"}.items()
+
+
+def test_demo_users_command_lists_every_demo_user_from_the_database(app, demo):
+    """``demo users`` (what scripts/first_run_check logs in with): e-mail, name, role."""
+    result = app.test_cli_runner().invoke(args=["demo", "users"])
+    assert result.exit_code == 0, result.output
+    rows = [line.split("\t") for line in result.output.splitlines()]
+    assert [row[0] for row in rows] == [email for email, _role in demo_users()]
+    assert ["admin@example.fi", "Anna Admin", "administrator"] in rows
+    assert len(rows) == 7
+
+
+def test_demo_users_command_fails_before_the_demo_is_loaded(app, db):
+    result = app.test_cli_runner().invoke(args=["demo", "users"])
+    assert result.exit_code == 1
+    assert "Not in the database: admin@example.fi" in result.output
 
 
 def test_no_page_linked_from_a_demo_role_answers_500(app, client, demo, auth):

@@ -23,13 +23,20 @@ from voucher.demo import (
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (printed by the command; demo only)
 
 
+def demo_users() -> list[tuple[str, str]]:
+    """Every demo user as (e-mail, who they are); all log in with DEMO_PASSWORD."""
+    return [*people.DEMO_USERS_SUMMARY,
+            *[(email, description) for email, _name, _business, description
+              in providers.PROVIDER_USERS]]
+
+
 def load_demo(session: Session) -> list[str]:
     """Load every demo step in dependency order; return lines to print."""
     municipalities = base.load_municipalities(session)
     service_types = catalogue.load_service_types(session)
     demo_providers = providers.load_providers(session, municipalities, service_types)
     users = people.load_users(session, municipalities, demo_providers, DEMO_PASSWORD)
-    provider_users = providers.load_provider_users(session, demo_providers, DEMO_PASSWORD)
+    providers.load_provider_users(session, demo_providers, DEMO_PASSWORD)
     budgets.load_budgets(session, municipalities, service_types)
     budgets.load_income_tables(session, service_types)
     vouchers.load_vouchers(session, municipalities, service_types, demo_providers, users)
@@ -40,5 +47,5 @@ def load_demo(session: Session) -> list[str]:
         "Demo data loaded: joint authority Kallio (Alavieska, Nivala, Sievi, Ylivieska).",
         *story,
         f"Demo users (password: {DEMO_PASSWORD}):",
-        *[f"  {email:28} {role}" for email, role in people.DEMO_USERS_SUMMARY + provider_users],
+        *[f"  {email:28} {role}" for email, role in demo_users()],
     ]
