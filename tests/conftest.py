@@ -85,13 +85,24 @@ def template_database(tmp_path_factory):
 
 
 def _clean_postgres(engine) -> None:
+    """Empty what the test wrote: TRUNCATE only the tables that have rows (one query finds
+    them; truncating every table costs a tenth of a second per test) and restart every
+    sequence that moved, so that each test sees ids from 1 as on a new database."""
     import voucher.models  # noqa: F401
     from voucher.db import Base
 
     tables = [t.name for t in Base.metadata.sorted_tables if t.name not in _SEEDED]
+    probe = " UNION ALL ".join(
+        f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)  # noqa: S608
     with engine.begin() as connection:
-        connection.execute(sa.text(
-            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        used = connection.execute(sa.text(probe)).scalars().all()
+        if used:
+            connection.execute(sa.text(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in used) + " RESTART IDENTITY CASCADE"))
+        for (sequence,) in connection.execute(sa.text(
+                "SELECT quote_ident(sequencename) FROM pg_sequences "
+                "WHERE schemaname = 'public' AND last_value IS NOT NULL")):
+            connection.execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
         for table, values in _SEEDED.items():
             sets = ", ".join(f"{column} = {value}" for column, value in values.items())
             connection.execute(sa.text(f"UPDATE {table} SET {sets}"))  # noqa: S608 (constants)

@@ -29,9 +29,20 @@ def _chromium_path() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Mark the browser tests; with VOUCHER_BROWSER_BACKEND set (scripts/test sets it to
+    postgresql when both runs happen), they run only in that backend's run: a browser journey
+    tests the pages, and twice costs minutes."""
+    only_on = os.environ.get("VOUCHER_BROWSER_BACKEND")
+    backend = os.environ.get("VOUCHER_TEST_DATABASE", "sqlite")
+    elsewhere = []
     for item in items:
         if "tests/browser/" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+            if only_on and only_on != backend:
+                elsewhere.append(item)
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
 
 
 @pytest.fixture(scope="session")
