@@ -134,9 +134,13 @@ def demo_template(template_database, tmp_path_factory):
                               "UPLOAD_DIR": str(directory / "uploads"),
                               "INSTANCE_PATH": str(directory / "instance")})
     engine = make_engine(url, poolclass=sa.pool.NullPool)
-    with application.test_request_context(), sa.orm.Session(engine) as session:
-        load_demo(session)
-        session.commit()
+    clock.freeze(FROZEN_NOW)  # session-scoped: set up before the autouse frozen clock
+    try:
+        with application.test_request_context(), sa.orm.Session(engine) as session:
+            load_demo(session)
+            session.commit()
+    finally:
+        clock.unfreeze()
     engine.dispose()
     application.extensions["voucher.engine"].dispose()
     if template_database["backend"] == "sqlite":
