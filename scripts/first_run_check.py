@@ -239,7 +239,8 @@ class FirstRun:
 
     def demo_users(self) -> list[tuple[str, str]]:
         result = subprocess.run([".venv/bin/flask", "--app", "voucher", "demo", "users"],
-                                cwd=self.clone, env=self.env, capture_output=True, text=True,
+                                cwd=self.clone, env={**self.env, "VOUCHER_ENV": "development"},
+                                capture_output=True, text=True,
                                 check=False)
         if result.returncode != 0:
             raise CheckFailed(f"flask demo users failed: {result.stderr.strip()}")

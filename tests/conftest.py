@@ -29,6 +29,9 @@ from voucher.migrations import upgrade
 #: The run's counts for scripts/test's summary line (when VOUCHER_TEST_COUNTS names a file).
 pytest_plugins = ["tests._counts"]
 
+# Without VOUCHER_ENV the app applies production's rules; the tests, and whatever they start,
+# are the test environment (tests of production's rules set their own environment).
+os.environ["VOUCHER_ENV"] = "test"
 BACKEND = os.environ.get("VOUCHER_TEST_DATABASE", "sqlite")
 POSTGRES_URL = os.environ.get(
     "VOUCHER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -125,9 +125,15 @@ def demo_group():
 
 @demo_group.command("load")
 def demo_load():
-    """Load the demo (idempotent: running it twice duplicates nothing)."""
+    """Load the demo (idempotent: running it twice duplicates nothing). Refused in production:
+    its users share a password published in the README."""
     from voucher.demo import load_demo
 
+    if current_app.config["VOUCHER_ENV"] == "production":
+        raise click.ClickException(
+            "The demo is not loaded in production: its users share the password published in "
+            "the README. Try it with scripts/run, or set VOUCHER_ENV=development on a database "
+            "of its own.")
     with db.command_session() as session:
         summary = load_demo(session)
     for line in summary:

@@ -1,14 +1,18 @@
 """Configuration, read once from the environment.
 
 Every setting has one name (``VOUCHER_*`` in the environment, the same without the prefix in
-Flask's config) and, where a safe value exists, a default. Secrets have no default in
-production: the app refuses to start and says what to set.
+Flask's config) and, where a safe value exists, a default. Production is what runs when nothing
+says otherwise (no ``VOUCHER_ENV``): secrets, the public address, the database, the mail and the
+payer's account have no default there, and the app refuses to start naming every setting to
+fix. Only ``scripts/run``, the tests and the benchmarks choose ``development`` or ``test``.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+import click
 
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,8 +22,9 @@ DEV_IDENTITY_KEY = "ZGV2ZWxvcG1lbnQtb25seS1pZGVudGl0eS1rZXkhISE="
 DEV_IDENTITY_INDEX_KEY = "development-only-identity-index-key"
 
 
-class ConfigError(RuntimeError):
-    """A required setting is missing or invalid; raised at start-up."""
+class ConfigError(click.ClickException):
+    """A required setting is missing or invalid; raised at start-up. A ClickException, so
+    that the ``flask`` commands (cron) print the message alone and exit 1."""
 
 
 def _env(name: str, default: str | None = None) -> str | None:
@@ -44,40 +49,140 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _required_secret(name: str, production: bool, dev_default: str, how: str) -> str:
-    value = _env(name)
-    if value is None:
-        if production:
-            raise ConfigError(f"{name} is not set. {how}")
-        return dev_default
-    return value
+#: Values published in this repository (development, the demo's fake Stripe): production
+#: refuses to start with any of them, whatever else is set.
+PUBLISHED_VALUES = {
+    "VOUCHER_SECRET_KEY": {DEV_SECRET_KEY},
+    "VOUCHER_IDENTITY_KEYS": {DEV_IDENTITY_KEY},
+    "VOUCHER_IDENTITY_INDEX_KEY": {DEV_IDENTITY_INDEX_KEY},
+    "VOUCHER_STRIPE_SECRET_KEY": {"sk_test_demo"},
+    "VOUCHER_STRIPE_PUBLISHABLE_KEY": {"pk_test_demo"},
+    "VOUCHER_STRIPE_WEBHOOK_SECRET": {"whsec_demo"},
+}
+_RANDOM_COMMAND = "`python3 -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+#: What production needs and has no safe default for, with how to make or find each.
+PRODUCTION_REQUIRED = {
+    "VOUCHER_SECRET_KEY": f"a long random secret that signs sessions, e.g. {_RANDOM_COMMAND}",
+    "VOUCHER_IDENTITY_KEYS": (
+        "the Fernet keys that encrypt personal identity codes, comma-separated, newest first "
+        "(`python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())'`)"),
+    "VOUCHER_IDENTITY_INDEX_KEY": (
+        "the HMAC key of the identity-code lookup index, a long random secret that never "
+        f"changes, e.g. {_RANDOM_COMMAND}"),
+    "VOUCHER_DATABASE_URL": "the PostgreSQL database, e.g. postgresql://voucher@/voucher",
+    "VOUCHER_BASE_URL": "the public https address, e.g. https://palveluseteli.example.fi",
+    "VOUCHER_MAIL_FROM": "the sender of the e-mail, e.g. Palveluseteli <noreply@example.fi>",
+    "VOUCHER_SMTP_HOST": "the mail server that `outbox send` delivers through",
+    "VOUCHER_AUTHORITY_NAME": "the authority's name, the payer in the SEPA files",
+    "VOUCHER_AUTHORITY_IBAN": "the IBAN the authority pays providers from",
+    "VOUCHER_AUTHORITY_BIC": "the BIC of that account",
+}
+#: Development and tests run without any environment; these stand in for production's.
+DEVELOPMENT_DEFAULTS = {
+    "VOUCHER_SECRET_KEY": DEV_SECRET_KEY,
+    "VOUCHER_IDENTITY_KEYS": DEV_IDENTITY_KEY,
+    "VOUCHER_IDENTITY_INDEX_KEY": DEV_IDENTITY_INDEX_KEY,
+    "VOUCHER_BASE_URL": "http://127.0.0.1:5000",
+    "VOUCHER_MAIL_FROM": "Kallio palveluseteli <noreply@example.fi>",
+    "VOUCHER_AUTHORITY_NAME": "Peruspalvelukuntayhtymä Kallio",
+    "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
+    "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
+}
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _settings_problems(production: bool) -> list[str]:
+    """Every missing, published or malformed setting, one line each (all at once, so that an
+    operator fixes the environment in one go)."""
+    problems = []
+    if production:
+        problems += [f"{name} is not set: {how}." for name, how in PRODUCTION_REQUIRED.items()
+                     if _env(name) is None]
+        problems += [f"{name} is a value published in the source code (development or the "
+                     "demo); production needs its own." for name, published in
+                     PUBLISHED_VALUES.items() if published & set(_split(_env(name, "")))]
+        problems += _unsafe_in_production()
+    problems += _malformed_identity_keys()
+    problems += _malformed_account()
+    return problems
+
+
+def _unsafe_in_production() -> list[str]:
+    problems = []
+    secret = _env("VOUCHER_SECRET_KEY", "")
+    if secret and len(secret) < 32:
+        problems.append("VOUCHER_SECRET_KEY is too short: use at least 32 random characters, "
+                        f"e.g. {_RANDOM_COMMAND}.")
+    database = _env("VOUCHER_DATABASE_URL", "")
+    if database and not database.startswith("postgresql"):
+        problems.append("VOUCHER_DATABASE_URL must be a PostgreSQL database (postgresql://…): "
+                        "production runs several servers over one database.")
+    for name in ("VOUCHER_BASE_URL", "VOUCHER_STRIPE_API_BASE"):
+        address = _env(name, "")
+        if address and not address.startswith("https://"):
+            problems.append(f"{name} must be an https address in production, got {address!r}.")
+    if _env("VOUCHER_STRIPE_SECRET_KEY"):
+        problems += [f"{name} is not set: it is needed when VOUCHER_STRIPE_SECRET_KEY is."
+                     for name in ("VOUCHER_STRIPE_PUBLISHABLE_KEY",
+                                  "VOUCHER_STRIPE_WEBHOOK_SECRET") if _env(name) is None]
+    return problems
+
+
+def _malformed_identity_keys() -> list[str]:
+    from cryptography.fernet import Fernet
+
+    raw = _env("VOUCHER_IDENTITY_KEYS")
+    if raw is None:
+        return []
+    for key in _split(raw) or [""]:
+        try:
+            Fernet(key)
+        except ValueError:
+            return ["VOUCHER_IDENTITY_KEYS must be Fernet keys (32 url-safe base64-encoded "
+                    "bytes each), comma-separated."]
+    return []
+
+
+def _malformed_account() -> list[str]:
+    from stdnum import bic, iban
+
+    problems = []
+    account, code = _env("VOUCHER_AUTHORITY_IBAN"), _env("VOUCHER_AUTHORITY_BIC")
+    if account is not None and not iban.is_valid(account):
+        problems.append(f"VOUCHER_AUTHORITY_IBAN is not a valid IBAN: {account!r}.")
+    if code is not None and not bic.is_valid(code):
+        problems.append(f"VOUCHER_AUTHORITY_BIC is not a valid BIC: {code!r}.")
+    return problems
+
+
+def _setting(name: str, production: bool) -> str | None:
+    """A required setting: the environment's, or in development and tests a stand-in."""
+    return _env(name, None if production else DEVELOPMENT_DEFAULTS.get(name))
 
 
 def load_config(env: str | None = None) -> dict:
-    """Read the environment into Flask config keys; fail loudly on missing secrets."""
-    env = env or _env("VOUCHER_ENV", "development")
+    """Read the environment into Flask config keys. Without VOUCHER_ENV the rules are
+    production's: a missing secret or a published development value stops the start, with
+    every setting to fix named in one ConfigError."""
+    env = env or _env("VOUCHER_ENV", "production")
     if env not in ENVIRONMENTS:
         raise ConfigError(f"VOUCHER_ENV must be one of {', '.join(ENVIRONMENTS)}, got {env!r}")
     production = env == "production"
+    problems = _settings_problems(production)
+    if problems:
+        unset = "" if _env("VOUCHER_ENV") else (
+            " (VOUCHER_ENV is not set, so production's rules apply; scripts/run and the tests "
+            "set development or test themselves)")
+        raise ConfigError(f"Voucher cannot start in {env} mode{unset}. Fix these settings:\n  "
+                          + "\n  ".join(problems))
     instance_path = Path(_env("VOUCHER_INSTANCE_PATH", str(PROJECT_ROOT / "instance")))
-
-    secret_key = _required_secret(
-        "VOUCHER_SECRET_KEY", production, DEV_SECRET_KEY,
-        "Production needs a long random secret, e.g. "
-        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`.",
-    )
-    identity_keys = _required_secret(
-        "VOUCHER_IDENTITY_KEYS", production, DEV_IDENTITY_KEY,
-        "It encrypts personal identity codes: a comma-separated list of Fernet keys, newest "
-        "first (`python -c 'from cryptography.fernet import Fernet; "
-        "print(Fernet.generate_key().decode())'`).",
-    )
-    identity_index_key = _required_secret(
-        "VOUCHER_IDENTITY_INDEX_KEY", production, DEV_IDENTITY_INDEX_KEY,
-        "It makes the lookup index of personal identity codes (an HMAC key): a long random "
-        "secret that never changes, e.g. `python -c 'import secrets; "
-        "print(secrets.token_urlsafe(48))'`.",
-    )
+    secret_key = _setting("VOUCHER_SECRET_KEY", production)
+    identity_keys = _setting("VOUCHER_IDENTITY_KEYS", production)
+    identity_index_key = _setting("VOUCHER_IDENTITY_INDEX_KEY", production)
     session_timeout = _env_int("VOUCHER_SESSION_TIMEOUT_MINUTES", 30)
     max_upload = _env_int("VOUCHER_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
     retention_years = _env_int("VOUCHER_RETENTION_YEARS", 12)
@@ -92,13 +197,13 @@ def load_config(env: str | None = None) -> dict:
         "DATABASE_URL": _env(
             "VOUCHER_DATABASE_URL", f"sqlite:///{instance_path / 'voucher.sqlite3'}"
         ),
-        "IDENTITY_KEYS": [k.strip() for k in identity_keys.split(",") if k.strip()],
+        "IDENTITY_KEYS": _split(identity_keys),
         "IDENTITY_INDEX_KEY": identity_index_key,
         "INSTANCE_PATH": str(instance_path),
         "UPLOAD_DIR": _env("VOUCHER_UPLOAD_DIR", str(instance_path / "uploads")),
-        "BASE_URL": _env("VOUCHER_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "BASE_URL": _setting("VOUCHER_BASE_URL", production).rstrip("/"),
         # E-mail: queued in the outbox, delivered by `flask --app voucher outbox send`.
-        "MAIL_FROM": _env("VOUCHER_MAIL_FROM", "Kallio palveluseteli <noreply@example.fi>"),
+        "MAIL_FROM": _setting("VOUCHER_MAIL_FROM", production),
         "SMTP_HOST": _env("VOUCHER_SMTP_HOST"),
         "SMTP_PORT": _env_int("VOUCHER_SMTP_PORT", 25),
         "SMTP_USER": _env("VOUCHER_SMTP_USER"),
@@ -117,9 +222,9 @@ def load_config(env: str | None = None) -> dict:
         # Days after the month's invoice for paying self-shares online; then the provider bills.
         "SELF_SHARE_PAY_DAYS": _env_int("VOUCHER_SELF_SHARE_PAY_DAYS", 14),
         # The organising authority: payer of the SEPA batches.
-        "AUTHORITY_NAME": _env("VOUCHER_AUTHORITY_NAME", "Peruspalvelukuntayhtymä Kallio"),
-        "AUTHORITY_IBAN": _env("VOUCHER_AUTHORITY_IBAN", "FI4950009420028730"),
-        "AUTHORITY_BIC": _env("VOUCHER_AUTHORITY_BIC", "OKOYFIHH"),
+        "AUTHORITY_NAME": _setting("VOUCHER_AUTHORITY_NAME", production),
+        "AUTHORITY_IBAN": _setting("VOUCHER_AUTHORITY_IBAN", production),
+        "AUTHORITY_BIC": _setting("VOUCHER_AUTHORITY_BIC", production),
         # Security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

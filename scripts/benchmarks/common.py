@@ -58,8 +58,15 @@ def gunicorn(database_url: str, *, workers: int = 2, threads: int = 4, env: dict
     port = free_port()
     environment = {**os.environ, "VOUCHER_ENV": "production", "VOUCHER_DATABASE_URL": database_url,
                    "VOUCHER_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-                   "VOUCHER_IDENTITY_KEYS": "ZGV2ZWxvcG1lbnQtb25seS1pZGVudGl0eS1rZXkhISE=",
+                   # production refuses the development keys: the benchmark's own
+                   "VOUCHER_IDENTITY_KEYS": "YmVuY2htYXJrLWlkZW50aXR5LWtleS0zMi1ieXRlcyE=",
                    "VOUCHER_IDENTITY_INDEX_KEY": "bench-index-key",
+                   "VOUCHER_BASE_URL": "https://voucher.bench.invalid",
+                   "VOUCHER_MAIL_FROM": "Bench <bench@example.fi>",
+                   "VOUCHER_SMTP_HOST": "127.0.0.1",
+                   "VOUCHER_AUTHORITY_NAME": "Benchmark authority",
+                   "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
+                   "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
                    "VOUCHER_API_RATE_LIMIT": "1000000 per minute",
                    "VOUCHER_LOGIN_MAX_FAILURES_PER_IP": "1000000",
                    "VOUCHER_LOG_JSON": "1", **(env or {})}

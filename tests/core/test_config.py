@@ -1,48 +1,165 @@
-"""Configuration comes from the environment and production refuses to start without secrets."""
+"""Configuration comes from the environment, and production, the default, fails closed: it
+refuses to start without its secrets, its address, its database and the payer's account, or
+with a value published in the source code, and names every setting to fix."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from voucher import create_app
-from voucher.config import ConfigError, load_config
+from voucher.config import (
+    DEV_IDENTITY_INDEX_KEY,
+    DEV_IDENTITY_KEY,
+    DEV_SECRET_KEY,
+    PRODUCTION_REQUIRED,
+    ConfigError,
+    load_config,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "VOUCHER_SECRET_KEY": "s" * 48,
+    "VOUCHER_IDENTITY_KEYS": Fernet.generate_key().decode(),
+    "VOUCHER_IDENTITY_INDEX_KEY": "i" * 48,
+    "VOUCHER_DATABASE_URL": "postgresql://voucher@/voucher",
+    "VOUCHER_BASE_URL": "https://palveluseteli.example.fi",
+    "VOUCHER_MAIL_FROM": "Palveluseteli <noreply@example.fi>",
+    "VOUCHER_SMTP_HOST": "smtp.example.fi",
+    "VOUCHER_AUTHORITY_NAME": "Esimerkin hyvinvointikuntayhtymä",
+    "VOUCHER_AUTHORITY_IBAN": "FI2112345600000785",
+    "VOUCHER_AUTHORITY_BIC": "NDEAFIHH",
+}
 
 
-def test_production_without_secret_key_fails_with_a_clear_message(monkeypatch):
-    monkeypatch.setenv("VOUCHER_ENV", "production")
-    monkeypatch.delenv("VOUCHER_SECRET_KEY", raising=False)
-    with pytest.raises(ConfigError, match="VOUCHER_SECRET_KEY is not set"):
+@pytest.fixture
+def environment(monkeypatch):
+    """A clean environment: no VOUCHER_* at all; returns a setter."""
+    import os
+
+    for name in [n for n in os.environ if n.startswith("VOUCHER_")]:
+        monkeypatch.delenv(name)
+
+    def set_(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+    return set_
+
+
+def _problems(error: ConfigError) -> list[str]:
+    return [line.strip() for line in str(error).splitlines()[1:]]
+
+
+def test_without_voucher_env_production_rules_apply_and_every_missing_setting_is_named(
+        environment):
+    with pytest.raises(ConfigError) as raised:
         create_app()
+    message = str(raised.value)
+    assert "production" in message and "VOUCHER_ENV is not set" in message
+    named = [line.split(" ")[0] for line in _problems(raised.value)]
+    assert named == list(PRODUCTION_REQUIRED)
 
 
-def test_production_needs_identity_keys_too(monkeypatch):
-    monkeypatch.setenv("VOUCHER_ENV", "production")
-    monkeypatch.setenv("VOUCHER_SECRET_KEY", "x" * 40)
-    monkeypatch.delenv("VOUCHER_IDENTITY_KEYS", raising=False)
-    with pytest.raises(ConfigError, match="VOUCHER_IDENTITY_KEYS is not set"):
+def test_importing_wsgi_without_voucher_env_exits_non_zero_naming_the_secret_key():
+    environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run([sys.executable, "-c", "import wsgi"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "VOUCHER_SECRET_KEY is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_flask_command_without_voucher_env_says_what_to_set_without_a_traceback():
+    environment = {"PATH": "/usr/bin:/bin", "HOME": "/tmp"}
+    result = subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "voucher",
+                             "outbox", "send"], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert "VOUCHER_AUTHORITY_IBAN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_complete_production_environment_starts(environment):
+    environment(**PRODUCTION)
+    config = load_config()
+    assert config["VOUCHER_ENV"] == "production"
+    assert config["AUTHORITY_NAME"] == "Esimerkin hyvinvointikuntayhtymä"
+    assert config["BASE_URL"] == "https://palveluseteli.example.fi"
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["LOG_JSON"] is True
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTION_REQUIRED))
+def test_production_refuses_to_start_without_each_required_setting(environment, name):
+    environment(**{k: v for k, v in PRODUCTION.items() if k != name})
+    with pytest.raises(ConfigError) as raised:
+        load_config()
+    assert [line.split(" ")[0] for line in _problems(raised.value)] == [name]
+
+
+@pytest.mark.parametrize(("name", "published"), [
+    ("VOUCHER_SECRET_KEY", DEV_SECRET_KEY),
+    ("VOUCHER_IDENTITY_KEYS", DEV_IDENTITY_KEY),
+    ("VOUCHER_IDENTITY_KEYS", Fernet.generate_key().decode() + "," + DEV_IDENTITY_KEY),
+    ("VOUCHER_IDENTITY_INDEX_KEY", DEV_IDENTITY_INDEX_KEY),
+    ("VOUCHER_STRIPE_SECRET_KEY", "sk_test_demo"),
+    ("VOUCHER_STRIPE_PUBLISHABLE_KEY", "pk_test_demo"),
+    ("VOUCHER_STRIPE_WEBHOOK_SECRET", "whsec_demo"),
+])
+def test_production_refuses_the_published_development_and_demo_values(
+        environment, name, published):
+    stripe = {"VOUCHER_STRIPE_SECRET_KEY": "sk_live_x", "VOUCHER_STRIPE_PUBLISHABLE_KEY":
+              "pk_live_x", "VOUCHER_STRIPE_WEBHOOK_SECRET": "whsec_x"}
+    environment(**{**PRODUCTION, **stripe, name: published})
+    with pytest.raises(ConfigError, match=f"{name} is a value published in the source code"):
         load_config()
 
 
-def test_unknown_environment_is_refused(monkeypatch):
-    monkeypatch.setenv("VOUCHER_ENV", "staging")
+@pytest.mark.parametrize(("name", "value", "says"), [
+    ("VOUCHER_SECRET_KEY", "short", "VOUCHER_SECRET_KEY is too short"),
+    ("VOUCHER_DATABASE_URL", "sqlite:////srv/voucher.sqlite3", "must be a PostgreSQL database"),
+    ("VOUCHER_BASE_URL", "http://palveluseteli.example.fi", "must be an https address"),
+    ("VOUCHER_STRIPE_API_BASE", "http://127.0.0.1:8420", "must be an https address"),
+    ("VOUCHER_AUTHORITY_IBAN", "FI2112345600000786", "not a valid IBAN"),
+    ("VOUCHER_AUTHORITY_BIC", "NDEA", "not a valid BIC"),
+    ("VOUCHER_IDENTITY_KEYS", "not-a-fernet-key", "must be Fernet keys"),
+])
+def test_production_refuses_unsafe_or_malformed_values(environment, name, value, says):
+    environment(**{**PRODUCTION, name: value})
+    with pytest.raises(ConfigError, match=says):
+        load_config()
+
+
+def test_a_stripe_key_needs_the_publishable_key_and_the_webhook_secret(environment):
+    environment(**PRODUCTION, VOUCHER_STRIPE_SECRET_KEY="sk_live_x")
+    with pytest.raises(ConfigError) as raised:
+        load_config()
+    assert [line.split(" ")[0] for line in _problems(raised.value)] == [
+        "VOUCHER_STRIPE_PUBLISHABLE_KEY", "VOUCHER_STRIPE_WEBHOOK_SECRET"]
+
+
+def test_unknown_environment_is_refused(environment):
+    environment(VOUCHER_ENV="staging")
     with pytest.raises(ConfigError, match="VOUCHER_ENV must be one of"):
         load_config()
 
 
-def test_defaults_are_development_on_sqlite_under_instance(monkeypatch):
-    for name in ("VOUCHER_ENV", "VOUCHER_DATABASE_URL", "VOUCHER_INSTANCE_PATH"):
-        monkeypatch.delenv(name, raising=False)
+@pytest.mark.parametrize("env", ["development", "test"])
+def test_development_and_tests_run_on_stand_ins_on_sqlite_under_instance(environment, env):
+    environment(VOUCHER_ENV=env)
     config = load_config()
-    assert config["VOUCHER_ENV"] == "development"
+    assert config["VOUCHER_ENV"] == env
+    assert config["SECRET_KEY"] == DEV_SECRET_KEY
     assert config["DATABASE_URL"].startswith("sqlite:///")
     assert config["DATABASE_URL"].endswith("instance/voucher.sqlite3")
     assert config["SESSION_COOKIE_SECURE"] is False
 
 
-def test_production_cookies_are_secure(monkeypatch):
-    monkeypatch.setenv("VOUCHER_ENV", "production")
-    monkeypatch.setenv("VOUCHER_SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("VOUCHER_IDENTITY_KEYS", "ZGV2ZWxvcG1lbnQtb25seS1pZGVudGl0eS1rZXkhISE=")
-    monkeypatch.setenv("VOUCHER_IDENTITY_INDEX_KEY", "y" * 40)
-    config = load_config()
-    assert config["SESSION_COOKIE_SECURE"] is True
-    assert config["SESSION_COOKIE_HTTPONLY"] is True
-    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+def test_development_still_refuses_a_malformed_account(environment):
+    environment(VOUCHER_ENV="development", VOUCHER_AUTHORITY_IBAN="FI00")
+    with pytest.raises(ConfigError, match="VOUCHER_AUTHORITY_IBAN is not a valid IBAN"):
+        load_config()

@@ -78,3 +78,11 @@ def test_no_page_linked_from_a_demo_role_answers_500(app, client, demo, auth):
             frontier = next_frontier
         if email:
             auth.logout()
+
+
+def test_the_demo_is_never_loaded_in_production(app, db):
+    app.config["VOUCHER_ENV"] = "production"
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 1
+    assert "not loaded in production" in result.output
+    assert db.execute(sa.select(sa.func.count()).select_from(User)).scalar() == 0
