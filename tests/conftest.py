@@ -112,6 +112,8 @@ def _clean_postgres(engine) -> None:
 
 
 #: The settings every test app shares (``app_config`` adds the per-test paths).
+#: Rate limits count in memory here: a counter committed by every API request would make the
+#: tests' own SQLite sessions' snapshots stale; tests/api/test_rate_limit.py uses the database.
 BASE_CONFIG = {"VOUCHER_ENV": "test", "BASE_URL": "http://voucher.test",
                "RATELIMIT_STORAGE_URI": "memory://"}
 

@@ -125,6 +125,9 @@ def _unsafe_in_production() -> list[str]:
         address = _env(name, "")
         if address and not address.startswith("https://"):
             problems.append(f"{name} must be an https address in production, got {address!r}.")
+    if _env("VOUCHER_RATELIMIT_STORAGE_URI", "").startswith("memory://"):
+        problems.append("VOUCHER_RATELIMIT_STORAGE_URI=memory:// counts apart in every worker "
+                        "and server: leave it unset (the database) or use redis://….")
     if _env("VOUCHER_STRIPE_SECRET_KEY"):
         problems += [f"{name} is not set: it is needed when VOUCHER_STRIPE_SECRET_KEY is."
                      for name in ("VOUCHER_STRIPE_PUBLISHABLE_KEY",
@@ -246,7 +249,8 @@ def load_config(env: str | None = None) -> dict:
         "REQUIRE_TOTP": _env_bool("VOUCHER_REQUIRE_TOTP", False),
         #: Number of reverse proxies in front of the app whose X-Forwarded-* headers to trust.
         "PROXY_COUNT": _env_int("VOUCHER_PROXY_COUNT", 0),
-        "RATELIMIT_STORAGE_URI": _env("VOUCHER_RATELIMIT_STORAGE_URI", "memory://"),
+        #: Where rate-limit counters live: database:// (the app's), redis://…, memory:// (tests).
+        "RATELIMIT_STORAGE_URI": _env("VOUCHER_RATELIMIT_STORAGE_URI", "database://"),
         "API_RATE_LIMIT": _env("VOUCHER_API_RATE_LIMIT", "600 per minute"),
         #: Years after a client's last voucher ended before retention pseudonymises them.
         "RETENTION_YEARS": retention_years,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
+from voucher.rate_limits import client_address
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
-#: Used by the provider API; the storage is configurable (memory by default).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+#: The provider API's and the application form's limits; the counters live where every server
+#: sees them (voucher.rate_limits).
+limiter = Limiter(key_func=client_address, default_limits=[])

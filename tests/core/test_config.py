@@ -127,6 +127,7 @@ def test_production_refuses_the_published_development_and_demo_values(
     ("VOUCHER_AUTHORITY_IBAN", "FI2112345600000786", "not a valid IBAN"),
     ("VOUCHER_AUTHORITY_BIC", "NDEA", "not a valid BIC"),
     ("VOUCHER_IDENTITY_KEYS", "not-a-fernet-key", "must be Fernet keys"),
+    ("VOUCHER_RATELIMIT_STORAGE_URI", "memory://", "counts apart in every worker"),
 ])
 def test_production_refuses_unsafe_or_malformed_values(environment, name, value, says):
     environment(**{**PRODUCTION, name: value})

@@ -13,9 +13,10 @@ from flask_babel import lazy_gettext as _l
 
 from voucher import db
 from voucher.access import api_token, public
-from voucher.api.tokens import authenticate_token
+from voucher.api.tokens import authenticate_token, provider_of_token
 from voucher.errors import DomainError, ValidationFailed
 from voucher.extensions import csrf, limiter
+from voucher.rate_limits import client_address
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -32,10 +33,20 @@ class Unauthorized(DomainError):
     message = _l("A valid API token is required: Authorization: Bearer <token>.")
 
 
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def _rate_limit_key() -> str:
-    header = request.headers.get("Authorization", "")
-    return "token:" + header[-16:] if header.lower().startswith("bearer ") else \
-        "ip:" + (request.remote_addr or "")
+    """What a caller cannot choose: the provider of a valid token (its tokens share one
+    budget), otherwise the address; a made-up token counts against the address it came from."""
+    token = _bearer_token()
+    provider_id = None
+    if token:
+        with db.engine().connect() as connection:
+            provider_id = provider_of_token(connection, token)
+    return f"provider:{provider_id}" if provider_id else f"ip:{client_address()}"
 
 
 # One budget per caller for the whole API (a plain limit would count each endpoint apart).
@@ -48,9 +59,8 @@ def provider_api(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        row = authenticate_token(db.session(), token.strip()) \
-            if scheme.lower() == "bearer" and token else None
+        token = _bearer_token()
+        row = authenticate_token(db.session(), token) if token else None
         if row is None:
             raise Unauthorized()
         g.api_token = row

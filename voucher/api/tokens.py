@@ -44,6 +44,16 @@ def _token_by_hash() -> sa.Select:
     return sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
 
 
+def provider_of_token(connection: sa.Connection, token: str) -> int | None:
+    """The provider of an active token, read on a connection of its own (the rate limit asks
+    before the request's unit of work begins), or None."""
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    return connection.execute(
+        sa.select(ApiToken.provider_id).where(ApiToken.token_hash == _hash(token),
+                                              ApiToken.revoked_at.is_(None))).scalar()
+
+
 def authenticate_token(session: Session, token: str) -> ApiToken | None:
     """The active token row for a bearer token, or None."""
     if not token.startswith(TOKEN_PREFIX):

@@ -1,0 +1,111 @@
+"""Rate-limit counters that every app server shares, and the keys they are counted under.
+
+Flask-Limiter (through the ``limits`` library) keeps its counters in a storage named by
+``VOUCHER_RATELIMIT_STORAGE_URI``: ``database://`` (the default) is the app's own database,
+``redis://…`` a Redis server (optional; the app never needs one), ``memory://`` one process
+only (tests; refused in production, where several workers and hosts each would count apart).
+
+A counter is one row per key and window, incremented by one atomic upsert in a short
+transaction of its own: a refused request, whose unit of work is rolled back, is still
+counted. Keys are what a caller cannot choose: the provider of a valid API token (all its
+tokens share one budget), otherwise the client address; a made-up token counts against the
+address it came from.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+import sqlalchemy as sa
+from flask import current_app, request
+from limits.storage import Storage
+from sqlalchemy.orm import Mapped, mapped_column
+
+from voucher import db
+
+#: One in this many increments also deletes the expired counters (a table that never grows
+#: beyond the keys seen within a window, without a cron job of its own).
+PRUNE_ONE_IN = 200
+
+
+class RateLimitCounter(db.Base):
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(sa.Integer)
+    #: Seconds since the epoch (the ``limits`` library's clock) when the window ends.
+    expires_at: Mapped[float] = mapped_column(sa.Float, index=True)
+
+
+class DatabaseStorage(Storage):
+    """``database://``: the counters in the app's database, shared by every server."""
+
+    STORAGE_SCHEME = ["database"]  # the limits library registers the scheme
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False,
+                 engine: sa.Engine | None = None, **options) -> None:
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._own_engine = engine
+
+    @property
+    def base_exceptions(self):
+        return sa.exc.SQLAlchemyError
+
+    @property
+    def _engine(self) -> sa.Engine:
+        """The engine given, else the current app's (one process may serve several apps)."""
+        return self._own_engine or current_app.extensions["voucher.engine"]
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        table = RateLimitCounter.__table__
+        insert = (sa.dialects.postgresql.insert if self._engine.dialect.name == "postgresql"
+                  else sa.dialects.sqlite.insert)(table)
+        expired = table.c.expires_at <= now
+        upsert = insert.values(key=key, count=amount, expires_at=now + expiry) \
+            .on_conflict_do_update(index_elements=[table.c.key], set_={
+                "count": sa.case((expired, amount), else_=table.c.count + amount),
+                "expires_at": sa.case((expired, now + expiry), else_=table.c.expires_at),
+            }).returning(table.c.count)
+        with self._engine.begin() as connection:
+            count = connection.execute(upsert).scalar_one()
+            if random.randrange(PRUNE_ONE_IN) == 0:  # noqa: S311 (not a secret)
+                connection.execute(table.delete().where(expired))
+        return count
+
+    def _row(self, key: str):
+        table = RateLimitCounter.__table__
+        with self._engine.connect() as connection:
+            return connection.execute(sa.select(table.c.count, table.c.expires_at).where(
+                table.c.key == key, table.c.expires_at > time.time())).first()
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return row.count if row else 0
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return row.expires_at if row else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self._engine.begin() as connection:
+            return connection.execute(RateLimitCounter.__table__.delete()).rowcount
+
+    def clear(self, key: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(RateLimitCounter.__table__.delete().where(
+                RateLimitCounter.key == key))
+
+
+def client_address() -> str:
+    """The caller's address as the reverse proxies in front say (see voucher.security)."""
+    return request.remote_addr or "unknown"
