@@ -47,7 +47,7 @@ def _prepare(workdir: Path):
     url = f"sqlite:///{workdir / 'contract.sqlite3'}"
     upgrade(url)
     app = create_app({"VOUCHER_ENV": "test", "DATABASE_URL": url,
-                      "INSTANCE_PATH": str(workdir), "UPLOAD_DIR": str(workdir / "uploads"),
+                      "INSTANCE_PATH": str(workdir),
                       "API_RATE_LIMIT": "100000 per minute", "LOG_JSON": False})
     app.logger.disabled = True
     import logging

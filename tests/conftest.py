@@ -121,7 +121,7 @@ BASE_CONFIG = {"VOUCHER_ENV": "test", "BASE_URL": "http://voucher.test",
 @pytest.fixture(scope="session")
 def demo_template(template_database, tmp_path_factory):
     """The demo data, loaded once per run into a database of its own (a SQLite file, or a
-    PostgreSQL database used as a template) with its uploaded documents; the ``demo``
+    PostgreSQL database used as a template; the documents are in it too); the ``demo``
     fixture gives each test a fresh copy instead of loading it again (seconds each)."""
     from voucher.demo import load_demo
 
@@ -136,7 +136,6 @@ def demo_template(template_database, tmp_path_factory):
                        f'{_database_name(template_database["url"])}"')
         url = _server_url(name)
     application = create_app({**BASE_CONFIG, "DATABASE_URL": url,
-                              "UPLOAD_DIR": str(directory / "uploads"),
                               "INSTANCE_PATH": str(directory / "instance")})
     engine = make_engine(url, poolclass=sa.pool.NullPool)
     clock.freeze(FROZEN_NOW)  # session-scoped: set up before the autouse frozen clock
@@ -152,8 +151,7 @@ def demo_template(template_database, tmp_path_factory):
         with sqlite3.connect(path) as connection:  # everything into the file itself
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     yield {"url": url, "path": path if template_database["backend"] == "sqlite" else None,
-           "name": None if template_database["backend"] == "sqlite" else name,
-           "uploads": directory / "uploads"}
+           "name": None if template_database["backend"] == "sqlite" else name}
     if template_database["backend"] == "postgresql":
         _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -279,12 +277,9 @@ def db(app, database_url):
 
 
 @pytest.fixture
-def demo(request, app, db, app_config):
+def demo(app, db):
     """The demo data, loaded and committed: a copy of ``demo_template`` (``database_url``
-    copies the database; the uploaded documents are copied here)."""
-    uploads = request.getfixturevalue("demo_template")["uploads"]
-    if uploads.exists():
-        shutil.copytree(uploads, app_config["UPLOAD_DIR"], dirs_exist_ok=True)
+    copies its database, documents included)."""
     return db
 
 

@@ -1,12 +1,18 @@
-"""Backups of the database and the uploaded documents, and restoring them.
+"""Backups of the database, and restoring them.
 
-A backup is one tar archive: ``manifest.json``, the database (``database.pgdump`` made with
+A backup is one tar archive: ``manifest.json`` and the database (``database.pgdump`` made with
 pg_dump's custom format, or ``database.sqlite3`` copied with SQLite's online backup API while
-the app runs) and ``uploads/``. Restoring goes into an empty database (PostgreSQL) or a new
-file (SQLite) and an empty upload directory; it never overwrites live data.
+the app runs). The provider documents are in the database, so the dump holds everything.
+Restoring goes into an empty database (PostgreSQL) or a new file (SQLite); it never overwrites
+live data.
+
+Archives made before the documents moved into the database (format 1) also hold
+``uploads/``: restoring one puts those files into ``--upload-dir`` (an empty directory), from
+where ``flask --app voucher documents import-files --upload-dir DIR`` moves them in after
+``db upgrade``.
 
     python -m voucher.backup create [ARCHIVE]
-    python -m voucher.backup restore ARCHIVE --database-url URL --upload-dir DIR
+    python -m voucher.backup restore ARCHIVE --database-url URL [--upload-dir DIR]
 (scripts/backup and scripts/restore wrap these with the app's configuration.)
 """
 
@@ -59,12 +65,12 @@ def _revision(url: str) -> str | None:
         engine.dispose()
 
 
-def create_backup(database_url: str, upload_dir: str | Path, archive: str | Path) -> Path:
-    """Write a backup archive of the database and the uploads; returns its path."""
+def create_backup(database_url: str, archive: str | Path) -> Path:
+    """Write a backup archive of the database; returns its path."""
     archive = Path(archive)
     backend = _backend(database_url)
     manifest = {"created_at": clock.now().isoformat(), "backend": backend,
-                "migration": _revision(database_url), "format": 1}
+                "migration": _revision(database_url), "format": 2}
     with tempfile.TemporaryDirectory() as work:
         dump = Path(work) / ("database.pgdump" if backend == "postgresql" else "database.sqlite3")
         if backend == "postgresql":
@@ -84,23 +90,29 @@ def create_backup(database_url: str, upload_dir: str | Path, archive: str | Path
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
             tar.add(dump, arcname=dump.name)
-            uploads = Path(upload_dir)
-            if uploads.is_dir():
-                tar.add(uploads, arcname="uploads")
     return archive
 
 
-def restore_backup(archive: str | Path, database_url: str, upload_dir: str | Path) -> dict:
-    """Restore an archive into an empty database and upload directory; returns the manifest."""
+def restore_backup(archive: str | Path, database_url: str,
+                   upload_dir: str | Path | None = None) -> dict:
+    """Restore an archive into an empty database; returns the manifest. The files of an old
+    archive's ``uploads/`` go into ``upload_dir``, which must be empty; the manifest's
+    ``uploads_restored_to`` then names it."""
     backend = _backend(database_url)
-    uploads = Path(upload_dir)
-    if uploads.exists() and any(uploads.iterdir()):
-        raise BackupError(f"the upload directory {uploads} is not empty")
     with tempfile.TemporaryDirectory() as work, tarfile.open(archive) as tar:
         tar.extractall(work, filter="data")
         manifest = json.loads((Path(work) / "manifest.json").read_text())
         if manifest["backend"] != backend:
             raise BackupError(f"the backup is of {manifest['backend']}, the target is {backend}")
+        old_uploads = Path(work) / "uploads"
+        uploads = None
+        if old_uploads.is_dir() and any(old_uploads.iterdir()):
+            if upload_dir is None:
+                raise BackupError("the backup holds uploaded files (made before the documents "
+                                  "moved into the database): give --upload-dir")
+            uploads = Path(upload_dir)
+            if uploads.exists() and any(uploads.iterdir()):
+                raise BackupError(f"the upload directory {uploads} is not empty")
         if backend == "postgresql":
             _ensure_empty_postgres(database_url)
             _run(["pg_restore", "--no-owner", "--no-privileges", "--exit-on-error",
@@ -111,8 +123,9 @@ def restore_backup(archive: str | Path, database_url: str, upload_dir: str | Pat
                 raise BackupError(f"{target} exists; restore into a new file")
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(Path(work) / "database.sqlite3", target)
-        if (Path(work) / "uploads").is_dir():
-            shutil.copytree(Path(work) / "uploads", uploads, dirs_exist_ok=True)
+        if uploads is not None:
+            shutil.copytree(old_uploads, uploads, dirs_exist_ok=True)
+            manifest["uploads_restored_to"] = str(uploads)
     return manifest
 
 
@@ -141,23 +154,29 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config()
     parser = argparse.ArgumentParser(prog="voucher.backup")
     commands = parser.add_subparsers(dest="command", required=True)
-    make = commands.add_parser("create", help="back up the configured database and uploads")
+    make = commands.add_parser("create", help="back up the configured database")
     make.add_argument("archive", nargs="?")
     back = commands.add_parser("restore", help="restore an archive into an empty database")
     back.add_argument("archive")
     back.add_argument("--database-url", default=config["DATABASE_URL"])
-    back.add_argument("--upload-dir", default=config["UPLOAD_DIR"])
+    back.add_argument("--upload-dir", help="where the files of an archive made before the "
+                      "documents moved into the database go (an empty directory)")
     args = parser.parse_args(argv)
     try:
         if args.command == "create":
             stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
             archive = args.archive or f"{config['INSTANCE_PATH']}/backups/voucher-{stamp}.tar"
-            path = create_backup(config["DATABASE_URL"], config["UPLOAD_DIR"], archive)
+            path = create_backup(config["DATABASE_URL"], archive)
             print(f"Backup written to {path}")
         else:
             manifest = restore_backup(args.archive, args.database_url, args.upload_dir)
             print(f"Restored the backup of {manifest['created_at']} "
                   f"(migration {manifest['migration']}).")
+            if "uploads_restored_to" in manifest:
+                print(f"Its uploaded files are in {manifest['uploads_restored_to']}: after "
+                      "`flask --app voucher db upgrade`, move them into the database with "
+                      "`flask --app voucher documents import-files --upload-dir "
+                      f"{manifest['uploads_restored_to']}`.")
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ def register_commands(app: Flask) -> None:
     from voucher.api.cli import api_token_group
     from voucher.payments.cli import payments_group
     from voucher.privacy.cli import keys_group, privacy_group
-    from voucher.providers.cli import providers_group
+    from voucher.providers.cli import documents_group, providers_group
     from voucher.settlement.cli import reconcile, settlement_group
     from voucher.vouchers.cli import vouchers_group
 
@@ -32,6 +32,7 @@ def register_commands(app: Flask) -> None:
         keys_group,
         privacy_group,
         providers_group,
+        documents_group,
         vouchers_group,
         settlement_group,
         payments_group,

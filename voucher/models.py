@@ -27,6 +27,7 @@ from voucher.providers.models import (  # noqa: F401
     Provider,
     ProviderDecision,
     ProviderDocument,
+    ProviderDocumentContent,
     ProviderExpiryNotice,
     ProviderLanguage,
     ProviderPrice,

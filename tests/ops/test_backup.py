@@ -1,8 +1,13 @@
-"""scripts/backup and scripts/restore round-trip the demo database and the uploads."""
+"""scripts/backup and scripts/restore round-trip the demo database, its documents included
+(a backup is one database dump); archives from the time of uploaded files still restore."""
 
+import hashlib
+import io
+import json
 import os
 import re
 import subprocess
+import tarfile
 import uuid
 from pathlib import Path
 
@@ -29,6 +34,10 @@ def figures(url: str) -> dict:
         )).one())
         result["audit_head"] = connection.execute(sa.text(
             "SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1")).scalar()
+        result["documents"] = sorted(
+            (row.document_id, row.sha256, hashlib.sha256(row.content).hexdigest())
+            for row in connection.execute(sa.text(
+                "SELECT document_id, sha256, content FROM provider_document_contents")))
     engine.dispose()
     return result
 
@@ -61,34 +70,74 @@ def _reconcile(url, env):
 
 
 def test_backup_and_restore_give_the_same_figures(app, demo, database_url, target_url, tmp_path):
-    uploads = Path(app.config["UPLOAD_DIR"])
-    uploads.mkdir(parents=True, exist_ok=True)
-    (uploads / "a1b2c3.pdf").write_bytes(b"%PDF-1.4 test document\n%%EOF\n")
     archive = tmp_path / "backup.tar"
     env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url,
-           "VOUCHER_UPLOAD_DIR": str(uploads)}
+           "VOUCHER_UPLOAD_DIR": str(tmp_path / "no-uploads-here")}
 
     made = _script("backup", str(archive), env=env)
     assert made.returncode == 0, made.stderr
-    restored_uploads = tmp_path / "restored-uploads"
-    back = _script("restore", str(archive), "--database-url", target_url, "--upload-dir",
-                   str(restored_uploads), env=env)
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        manifest = json.load(tar.extractfile("manifest.json"))
+    assert not any(name.startswith("uploads") for name in names)
+    assert manifest["format"] == 2
+    back = _script("restore", str(archive), "--database-url", target_url, env=env)
     assert back.returncode == 0, back.stderr
 
-    assert figures(target_url) == figures(database_url)
+    restored = figures(target_url)
+    assert restored == figures(database_url)
+    assert restored["documents"] and all(row[1] == row[2] for row in restored["documents"])
     before, after = _reconcile(database_url, env), _reconcile(target_url, env)
     assert after.returncode == 0 and before.returncode == 0, after.stderr + before.stderr
     assert "Everything reconciles." in after.stdout
     assert "payments: " in after.stdout and after.stdout == before.stdout
+
+
+def _old_archive(archive: Path, tmp_path: Path) -> Path:
+    """The archive as backups made while documents were files (format 1): the same database
+    and an ``uploads/`` folder."""
+    old = tmp_path / "old-backup.tar"
+    with tarfile.open(archive) as source, tarfile.open(old, "w") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == "manifest.json":
+                data = json.dumps({**json.loads(data), "format": 1}).encode()
+                member.size = len(data)
+            target.addfile(member, io.BytesIO(data))
+        content = b"%PDF-1.4 test document\n%%EOF\n"
+        for name, data in (("uploads", None), ("uploads/a1b2c3.pdf", content)):
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                target.addfile(info)
+            else:
+                info.size = len(data)
+                target.addfile(info, io.BytesIO(data))
+    return old
+
+
+def test_an_archive_from_the_time_of_uploaded_files_restores_them(app, demo, database_url,
+                                                                  target_url, tmp_path):
+    archive = tmp_path / "backup.tar"
+    env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url}
+    assert _script("backup", str(archive), env=env).returncode == 0
+    old = _old_archive(archive, tmp_path)
+
+    refused = _script("restore", str(old), "--database-url", target_url, env=env)
+    assert refused.returncode == 1 and "--upload-dir" in refused.stderr
+    restored_uploads = tmp_path / "restored-uploads"
+    back = _script("restore", str(old), "--database-url", target_url, "--upload-dir",
+                   str(restored_uploads), env=env)
+    assert back.returncode == 0, back.stderr
+    assert "documents import-files --upload-dir" in back.stdout
     assert (restored_uploads / "a1b2c3.pdf").read_bytes().startswith(b"%PDF")
+    assert figures(target_url) == figures(database_url)
 
 
 def test_restore_refuses_to_overwrite_data(app, demo, database_url, tmp_path):
     archive = tmp_path / "backup.tar"
-    env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url,
-           "VOUCHER_UPLOAD_DIR": str(tmp_path / "u")}
+    env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url}
     assert _script("backup", str(archive), env=env).returncode == 0
-    refused = _script("restore", str(archive), "--database-url", database_url, "--upload-dir",
-                      str(tmp_path / "u2"), env=env)
+    refused = _script("restore", str(archive), "--database-url", database_url, env=env)
     assert refused.returncode == 1
     assert "not empty" in refused.stderr or "exists" in refused.stderr

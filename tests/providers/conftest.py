@@ -72,7 +72,7 @@ def draft(db, *, email: str | None = None, language: str = "fi", name: str = "Te
     return provider, user
 
 
-def complete_application(db, upload_dir: str, *, prices: dict, email: str | None = None,
+def complete_application(db, *, prices: dict, email: str | None = None,
                          language: str = "fi", submit: bool = False, name="Testihoiva Oy"):
     """A draft with everything a submission needs; ``prices`` maps codes to cents."""
     import sqlalchemy as sa
@@ -94,7 +94,7 @@ def complete_application(db, upload_dir: str, *, prices: dict, email: str | None
     for kind in (DocumentKind.SELF_MONITORING_PLAN, DocumentKind.INSURANCE_CERTIFICATE):
         documents.store_document(db, provider, actor=actor, kind=kind,
                                  valid_until=dt.date(2027, 6, 30), filename=f"{kind}.pdf",
-                                 data=pdf_bytes(), upload_dir=upload_dir)
+                                 data=pdf_bytes())
     if submit:
         application.submit_application(db, provider, actor=actor)
     db.commit()

@@ -119,7 +119,7 @@ def test_the_submit_button_of_the_overview_shows_the_form_with_the_missing_items
 
 def test_a_complete_application_is_submitted_confirmed_and_locked(client, db, auth, app,
                                                                     catalogue):
-    provider, user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, user = complete_application(db,
                                           prices={"CLEANING": 3300, "HOME_CARE": 4200})
     login(auth, user)
     overview = client.get("/provider/application").get_data(as_text=True)

@@ -18,7 +18,7 @@ ENDS = dt.date(2026, 12, 20)
 
 @pytest.fixture
 def insured(db, app, catalogue):
-    provider, user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, user = complete_application(db,
                                           prices={"CLEANING": 3300}, submit=True)
     provider.insurance_valid_until = ENDS
     for document in provider.documents:

@@ -29,7 +29,7 @@ APPROVED_ON = dt.date(2026, 11, 10)
 @pytest.fixture
 def approved(db, app, admin, catalogue):
     clock.freeze(APPROVED_ON)
-    provider, user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, user = complete_application(db,
                                           prices={"CLEANING": 3300}, submit=True)
     review.decide_review(db, provider, actor=Actor.of_user(admin),
                          verdicts={provider.services[0].id: (review.Verdict.APPROVE, "")})

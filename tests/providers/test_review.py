@@ -45,10 +45,10 @@ def _mails(db, to):
 def test_the_queue_shows_the_longest_waiting_first_with_the_waiting_time(
         client, db, app, auth, admin, catalogue):
     clock.freeze(dt.datetime(2026, 11, 20, 9, 0, tzinfo=clock.HELSINKI))
-    older, _ = complete_application(db, app.config["UPLOAD_DIR"], prices={"CLEANING": 3300},
+    older, _ = complete_application(db, prices={"CLEANING": 3300},
                                     submit=True, name="Vanhempi Oy")
     clock.freeze(dt.datetime(2026, 11, 24, 10, 0, tzinfo=clock.HELSINKI))
-    newer, _ = complete_application(db, app.config["UPLOAD_DIR"], prices={"CLEANING": 3200},
+    newer, _ = complete_application(db, prices={"CLEANING": 3200},
                                     submit=True, name="Uudempi Oy")
     clock.freeze(dt.datetime(2026, 11, 24, 12, 0, tzinfo=clock.HELSINKI))
     login(auth, admin)
@@ -61,7 +61,7 @@ def test_the_queue_shows_the_longest_waiting_first_with_the_waiting_time(
 def test_request_changes_then_approve_one_service_and_reject_another(
         client, db, app, auth, admin, catalogue):
     provider, user = complete_application(
-        db, app.config["UPLOAD_DIR"], prices={"CLEANING": 3300, "HOME_CARE": 4200},
+        db, prices={"CLEANING": 3300, "HOME_CARE": 4200},
         submit=True, language="sv", email="ansokan@example.fi")
     offers = _offers(provider)
     cleaning, care = offers["CLEANING"].id, offers["HOME_CARE"].id
@@ -126,7 +126,7 @@ def test_request_changes_then_approve_one_service_and_reject_another(
 def test_a_rejection_or_request_for_changes_needs_a_reason_and_every_item_a_decision(
         client, db, app, auth, admin, catalogue):
     provider, _user = complete_application(
-        db, app.config["UPLOAD_DIR"], prices={"CLEANING": 3300, "HOME_CARE": 4200}, submit=True)
+        db, prices={"CLEANING": 3300, "HOME_CARE": 4200}, submit=True)
     offers = _offers(provider)
     login(auth, admin)
     response = _review(client, provider.id, {f"decision_{offers['CLEANING'].id}": "reject"})
@@ -145,7 +145,7 @@ def test_a_rejection_or_request_for_changes_needs_a_reason_and_every_item_a_deci
 
 
 def test_a_provider_can_never_approve_itself(client, db, app, auth, catalogue):
-    provider, user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, user = complete_application(db,
                                           prices={"CLEANING": 3300}, submit=True)
     offer = provider.services[0]
     login(auth, user)
@@ -168,7 +168,7 @@ def test_a_price_above_a_cap_lowered_after_submission_cannot_be_approved(
         db, app, admin, catalogue):
     from voucher.catalogue.models import ServiceTypeRate
 
-    provider, _user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, _user = complete_application(db,
                                            prices={"CLEANING": 3700}, submit=True)
     db.add(ServiceTypeRate(service_type_id=catalogue["CLEANING"].id,
                            valid_from=dt.date(2026, 11, 1), unit_value_cents=2500,
@@ -183,7 +183,7 @@ def test_a_price_above_a_cap_lowered_after_submission_cannot_be_approved(
 
 @pytest.fixture
 def approved(db, app, admin, catalogue):
-    provider, user = complete_application(db, app.config["UPLOAD_DIR"],
+    provider, user = complete_application(db,
                                           prices={"CLEANING": 3300}, submit=True)
     review.decide_review(db, provider, actor=Actor.of_user(admin),
                          verdicts={provider.services[0].id: (review.Verdict.APPROVE, "")})

@@ -5,12 +5,8 @@ sites, documents and a history of decisions; one application waits in the review
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
-from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app
 from fpdf import FPDF
 from sqlalchemy.orm import Session
 from stdnum.fi import ytunnus
@@ -20,13 +16,13 @@ from voucher.accounts.models import Role, User
 from voucher.accounts.passwords import hash_password
 from voucher.catalogue.models import ServiceType
 from voucher.municipalities.models import Municipality
+from voucher.providers.documents import add_document
 from voucher.providers.models import (
     DecisionAction,
     DocumentKind,
     PriceStatus,
     Provider,
     ProviderDecision,
-    ProviderDocument,
     ProviderLanguage,
     ProviderPrice,
     ProviderService,
@@ -167,15 +163,9 @@ def _demo_pdf(title: str, company: str) -> bytes:
 
 def _add_document(session: Session, provider: Provider, kind: DocumentKind, title: str,
                   valid_until: dt.date | None) -> None:
-    data = _demo_pdf(title, provider.legal_name)
-    directory = Path(current_app.config["UPLOAD_DIR"])
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stored_name = secrets.token_hex(16) + ".pdf"
-    (directory / stored_name).write_bytes(data)
-    session.add(ProviderDocument(
-        provider_id=provider.id, kind=kind, original_filename=f"{title.lower()}.pdf",
-        stored_name=stored_name, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-        valid_until=valid_until, uploaded_at=clock.now() - dt.timedelta(days=5)))
+    add_document(session, provider, kind=kind, valid_until=valid_until,
+                 filename=f"{title.lower()}.pdf", data=_demo_pdf(title, provider.legal_name),
+                 uploaded_at=clock.now() - dt.timedelta(days=5), uploaded_by_user_id=None)
 
 
 def _add_services(session, provider, spec, service_types, decided_at) -> None:

@@ -1,17 +1,21 @@
-"""Provider documents: PDF only (checked by content, not by name), size-limited, stored outside
-the web root under random names, and given only to the provider itself and administrators.
+"""Provider documents: PDF only (checked by content, not by name), size-limited, kept in the
+database, and given only to the provider itself and administrators.
 
-A file is written before the transaction commits; if the transaction rolls back, the file is
-deleted again, so no file is left without its row.
+The bytes go into ProviderDocumentContent in the same transaction as the document's row, so
+every app server sees them, a backup is one database dump, and an upload that is refused or
+whose commit fails leaves nothing behind. Each download checks the bytes against the checksum
+taken while the upload was read. Documents uploaded while they were files on one host are moved
+in by ``documents import-files`` (document_files.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import re
-import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import BinaryIO
@@ -19,20 +23,33 @@ from typing import BinaryIO
 import sqlalchemy as sa
 from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from voucher import clock
+from voucher import clock, db
 from voucher.accounts.models import Role, User
+from voucher.alerts.services import raise_alert, register_kind
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError, NotFound
 from voucher.i18n import current_language
 from voucher.providers.application import ensure_editable
-from voucher.providers.models import DocumentKind, Provider, ProviderDocument
+from voucher.providers.models import (
+    DocumentKind,
+    Provider,
+    ProviderDocument,
+    ProviderDocumentContent,
+)
 
-_WRITTEN = "provider_documents_written"
+log = logging.getLogger(__name__)
+
 _STARTXREF = re.compile(rb"startxref\s+(\d+)\s+%%EOF\s*$")
 _OBJECT = re.compile(rb"\d+\s+\d+\s+obj\b")
+#: How much of an upload is read at a time.
+CHUNK_BYTES = 64 * 1024
+
+DOCUMENT_DAMAGED = register_kind("document_damaged", _l(
+    "The stored content of document %(document_id)s of provider %(provider_id)s does not match "
+    "its checksum. It is not given out; restore it from a backup or ask the provider to upload "
+    "it again."))
 
 
 class NotAPdf(DomainError):
@@ -73,48 +90,96 @@ def is_pdf(data: bytes) -> bool:
     return _OBJECT.search(data) is not None and b"endobj" in data
 
 
-def read_upload(stream: BinaryIO, max_bytes: int) -> bytes:
-    """The uploaded bytes, or FileTooLarge without reading more than the limit."""
-    data = stream.read(max_bytes + 1)
-    if len(data) > max_bytes:
+class DocumentUnavailable(DomainError):
+    """A document uploaded while documents were files, not yet moved into the database."""
+
+    code = "document_unavailable"
+    status = 404
+    message = _l("The content of this document is not available yet. The administrator can "
+                 "move it into the service; try again later.")
+
+
+class DocumentDamaged(DomainError):
+    code = "document_damaged"
+    status = 500
+    message = _l("The stored document is damaged, so it is not given out. The administrators "
+                 "have been alerted; nothing was changed.")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file read into memory, with the checksum taken while it was read."""
+
+    data: bytes
+    sha256: str
+
+
+def read_upload(stream: BinaryIO, max_bytes: int) -> Upload:
+    """The uploaded bytes, read in chunks and checksummed on the way; FileTooLarge, without
+    keeping more than the limit, when there are more than ``max_bytes``."""
+    digest, parts, size = hashlib.sha256(), [], 0
+    while chunk := stream.read(min(CHUNK_BYTES, max_bytes + 1 - size)):
+        size += len(chunk)
+        if size > max_bytes:
+            raise FileTooLarge(field="file", size=megabytes(_whole_size(stream, size)),
+                               limit=megabytes(max_bytes))
+        digest.update(chunk)
+        parts.append(chunk)
+    return Upload(b"".join(parts), digest.hexdigest())
+
+
+def _whole_size(stream: BinaryIO, read: int) -> int:
+    """The upload's size for the error message (Werkzeug spools it, so it can seek)."""
+    try:
         stream.seek(0, os.SEEK_END)
-        raise FileTooLarge(field="file", size=megabytes(stream.tell()),
-                           limit=megabytes(max_bytes))
-    return data
+        return max(stream.tell(), read)
+    except (AttributeError, OSError, ValueError):
+        return read
 
 
 def store_document(
     session: Session, provider: Provider, *, actor: Actor, kind: DocumentKind,
-    valid_until: dt.date | None, filename: str, data: bytes, upload_dir: str,
+    valid_until: dt.date | None, filename: str, data: bytes, sha256: str | None = None,
 ) -> ProviderDocument:
     """Keep an uploaded PDF. A new document of a kind other than "other" replaces the earlier
-    one of that kind, which stays on record as what was reviewed."""
+    one of that kind, which stays on record as what was reviewed. ``sha256`` is the checksum
+    read_upload took; without it the bytes are hashed here."""
     ensure_editable(provider)
-    if not is_pdf(data):
-        raise NotAPdf(field="file")
-    directory = Path(upload_dir)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    stored_name = secrets.token_hex(16) + ".pdf"
-    path = directory / stored_name
-    temporary = directory / (stored_name + ".part")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-    session.info.setdefault(_WRITTEN, []).append(path)
     now = clock.now()
     if kind != DocumentKind.OTHER:
         for earlier in provider.documents:
             if earlier.kind == kind and earlier.removed_at is None:
                 earlier.removed_at = now
+    document = add_document(session, provider, kind=kind, valid_until=valid_until,
+                            filename=filename, data=data, sha256=sha256, uploaded_at=now,
+                            uploaded_by_user_id=actor.user_id)
+    record_event(session, actor, "provider.document_uploaded", "provider", provider.id,
+                 document_id=document.id, kind=str(kind), size_bytes=len(data))
+    return document
+
+
+def add_document(
+    session: Session, provider: Provider, *, kind: DocumentKind, valid_until: dt.date | None,
+    filename: str, data: bytes, uploaded_at: dt.datetime, uploaded_by_user_id: int | None,
+    sha256: str | None = None,
+) -> ProviderDocument:
+    """The document's row and its content, after the PDF check: the one way a document is
+    made (the upload above; the demo, which records documents of providers already past the
+    application)."""
+    if not is_pdf(data):
+        raise NotAPdf(field="file")
+    sha256 = sha256 or hashlib.sha256(data).hexdigest()
     document = ProviderDocument(
         provider_id=provider.id, kind=kind, original_filename=_safe_name(filename),
-        stored_name=stored_name, size_bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), valid_until=valid_until, uploaded_at=now,
-        uploaded_by_user_id=actor.user_id)
+        stored_name=None, size_bytes=len(data), sha256=sha256, valid_until=valid_until,
+        uploaded_at=uploaded_at, uploaded_by_user_id=uploaded_by_user_id)
     session.add(document)
     provider.documents.append(document)
     session.flush()
-    record_event(session, actor, "provider.document_uploaded", "provider", provider.id,
-                 document_id=document.id, kind=str(kind), size_bytes=len(data))
+    session.add(ProviderDocumentContent(document_id=document.id, content=data,
+                                        size_bytes=len(data), sha256=sha256,
+                                        created_at=clock.now()))
+    session.flush()
     return document
 
 
@@ -139,8 +204,30 @@ def find_document(session: Session, document_id: int, *, user: User) -> Provider
     raise NotFound()
 
 
-def document_path(upload_dir: str, document: ProviderDocument) -> Path:
-    return Path(upload_dir) / document.stored_name
+def document_content(session: Session, document: ProviderDocument) -> bytes:
+    """The document's bytes, checked against its checksum. Damaged bytes are never given out:
+    the error is logged and the administrators alerted (in a unit of its own, as the request
+    that asked is refused)."""
+    content = session.get(ProviderDocumentContent, document.id)
+    if content is None:
+        log.warning("document %s has no content in the database (documents import-files "
+                    "has not moved its file)", document.id)
+        raise DocumentUnavailable()
+    data = content.content
+    actual = hashlib.sha256(data).hexdigest()
+    session.expunge(content)  # the bytes are not kept in the session's identity map
+    if actual != content.sha256 or actual != document.sha256 or len(data) != content.size_bytes:
+        log.error("document %s: checksum mismatch (stored %s, computed %s, %s of %s bytes)",
+                  document.id, document.sha256, actual, len(data), content.size_bytes)
+        document_id, provider_id = document.id, document.provider_id
+
+        def alert(unit: Session) -> None:
+            raise_alert(unit, kind=DOCUMENT_DAMAGED, key=f"document_damaged:{document_id}",
+                        document_id=document_id, provider_id=provider_id)
+
+        db.keep_despite_refusal(alert)
+        raise DocumentDamaged()
+    return data
 
 
 def remove_document(session: Session, provider: Provider, document_id: int, *,
@@ -155,16 +242,3 @@ def remove_document(session: Session, provider: Provider, document_id: int, *,
     document.removed_at = clock.now()
     record_event(session, actor, "provider.document_removed", "provider", provider.id,
                  document_id=document.id, kind=str(document.kind))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _delete_files_of_rolled_back_uploads(session: Session, transaction) -> None:
-    if transaction.nested:
-        return
-    for path in session.info.pop(_WRITTEN, []):
-        Path(path).unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _keep_files_of_committed_uploads(session: Session) -> None:
-    session.info.pop(_WRITTEN, None)

@@ -143,7 +143,9 @@ class DocumentKind(enum.StrEnum):
 
 
 class ProviderDocument(Base):
-    """An uploaded PDF, stored outside the web root under a random name."""
+    """An uploaded PDF's record; its bytes are in ProviderDocumentContent (in the database, so
+    that every app server sees them and a backup is one database dump), apart from this row
+    so that lists of documents never load them."""
 
     __tablename__ = "provider_documents"
 
@@ -151,9 +153,11 @@ class ProviderDocument(Base):
     provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"), index=True)
     kind: Mapped[DocumentKind] = mapped_column(enum_type(DocumentKind, "kind"))
     original_filename: Mapped[str] = mapped_column(sa.String(255))
-    #: Random file name in UPLOAD_DIR; never derived from the uploaded name.
-    stored_name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: The random file name in UPLOAD_DIR of a document uploaded while documents were files
+    #: (before migration 0009); ``documents import-files`` reads it. NULL for newer documents.
+    stored_name: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Hex SHA-256 of the uploaded bytes, taken while the upload was read.
     sha256: Mapped[str] = mapped_column(sa.String(64))
     #: For documents that expire (insurance certificate, register extracts).
     valid_until: Mapped[dt.date | None]
@@ -161,6 +165,22 @@ class ProviderDocument(Base):
     uploaded_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     #: Replaced or removed by the provider; kept for the record of what was reviewed.
     removed_at: Mapped[dt.datetime | None]
+
+
+class ProviderDocumentContent(Base):
+    """The bytes of one provider document (bytea on PostgreSQL, BLOB on SQLite), written in
+    the same transaction as its ProviderDocument: a refused or failed upload leaves nothing."""
+
+    __tablename__ = "provider_document_contents"
+    __table_args__ = (sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),)
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("provider_documents.id"),
+                                             primary_key=True)
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    #: Hex SHA-256 of ``content`` when it was stored; checked on every download.
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
 
 
 class ServiceStatus(enum.StrEnum):

@@ -246,12 +246,12 @@ def documents_page():
     form = _document_form()
     if form.validate_on_submit():
         try:
-            data = documents.read_upload(form.file.data.stream,
-                                         current_app.config["MAX_UPLOAD_BYTES"])
+            upload = documents.read_upload(form.file.data.stream,
+                                           current_app.config["MAX_UPLOAD_BYTES"])
             documents.store_document(
                 db.session(), provider, actor=current_actor(), kind=DocumentKind(form.kind.data),
-                valid_until=form.valid_until.data, filename=form.file.data.filename, data=data,
-                upload_dir=current_app.config["UPLOAD_DIR"])
+                valid_until=form.valid_until.data, filename=form.file.data.filename,
+                data=upload.data, sha256=upload.sha256)
         except DomainError as exc:
             form.add_errors(exc)
         else:
