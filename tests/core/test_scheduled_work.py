@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tests.concurrency import run_commands_at_once
 from voucher.locks import lock_key, single_run, skipped_message
 
 
@@ -97,33 +98,6 @@ class Gate:
         return service
 
 
-def run_two_at_once(app, args: list[str], gate: Gate) -> list:
-    """Start the command in two threads at once; open the gate once one of them has ended
-    (or after 20 s). Returns their exit codes (None for a command that just returned)."""
-    start = threading.Barrier(2)
-    codes: list = []
-
-    def runner():
-        with app.app_context():
-            start.wait()
-            try:
-                app.cli.main(args=args, prog_name="flask", standalone_mode=False)
-                codes.append(None)
-            except SystemExit as exit_:
-                codes.append(exit_.code)
-
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + 20
-    while all(t.is_alive() for t in threads) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    gate.opened.set()
-    for thread in threads:
-        thread.join(timeout=60)
-    return codes
-
-
 _NO_STRIPE_DIFFERENCES = SimpleNamespace(repaired=[], alerts=[], intents_seen=0,
                                          payments_checked=0, clean=True)
 
@@ -157,7 +131,7 @@ def test_two_runs_at_the_same_minute_work_once_and_the_other_skips(
     monkeypatch.setattr(importlib.import_module(module), attribute,
                         gate.wrap(getattr(importlib.import_module(module), attribute)))
 
-    codes = run_two_at_once(app, name.split(), gate)
+    codes = run_commands_at_once(app, name.split(), release=gate.opened)
 
     output = capsys.readouterr().out
     assert gate.entered == 1, output
