@@ -92,9 +92,10 @@ def skipped_message(name: str) -> str:
 
 
 def one_run_at_a_time(name: str) -> Callable:
-    """Decorate a cron CLI command (below ``@group.command``): it runs only while it holds the
-    lock ``name`` (the command's own words, e.g. "outbox send"); another run that holds it
-    makes this one print ``<name>: skipped, another run holds the lock`` and exit 0."""
+    """Decorate a cron CLI command (the decorator next to the function, below its click
+    options): it runs only while it holds the lock ``name`` (the command's own words, e.g.
+    "outbox send"); a run started while another holds it prints ``<name>: skipped, another
+    run holds the lock`` and exits 0."""
 
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)
