@@ -146,14 +146,16 @@ def axe_check(page) -> None:
         for v in violations)
 
 
-#: The narrowest phone (WCAG 1.4.10 Reflow: 320 CSS px) and a laptop.
-WIDTHS = (320, 1280)
+#: The narrowest phone (WCAG 1.4.10 Reflow: 320 CSS px), a tablet and a laptop.
+WIDTHS = (320, 768, 1280)
 
 
 def check_page(page) -> None:
     """The axe check and reflow at each of WIDTHS: no sideways scrolling of the page, no
-    control cut off at its right edge, and a wide table scrolls only inside a labelled region
-    that the keyboard can reach. Leaves the page at the widest width."""
+    control cut off at its right edge, no text clipped by a box that hides its overflow, every
+    cell of a stacked table (``hds-table--stacked``) named by its data-label (but an action
+    cell, ``row-action``, whose button names itself), and a wide table scrolls only inside a
+    labelled region that the keyboard can reach. Leaves the page at the widest width."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         axe_check(page)
@@ -172,14 +174,33 @@ def check_page(page) -> None:
                              && !(e.tabIndex >= 0 && e.getAttribute('role') === 'region'
                                   && e.getAttribute('aria-label')))
                 .map(e => e.outerHTML.slice(0, 80));
-            return {scroll: document.documentElement.scrollWidth, width, cut, unlabelled};
+            const hides = e => ['hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+            const clipped = [...document.querySelectorAll('main *')]
+                .filter(e => hides(e) && e.clientWidth > 1 && e.getClientRects().length
+                             && e.scrollWidth > e.clientWidth + 1)
+                .map(e => e.outerHTML.slice(0, 80));
+            const over = e => e.getClientRects().length && !inScroller(e)
+                              && e.getBoundingClientRect().right > width + 1;
+            const wide = [...document.querySelectorAll('body *')]
+                .filter(e => over(e) && ![...e.children].some(over))
+                .slice(0, 5).map(e => e.outerHTML.slice(0, 80));
+            const nameless = [...document.querySelectorAll(
+                    '.hds-table--stacked tbody td:not([data-label]):not([colspan])'
+                    + ':not(.empty):not(.row-action)')]
+                .map(e => e.outerHTML.slice(0, 80));
+            return {scroll: document.documentElement.scrollWidth, width, cut, unlabelled,
+                    clipped, wide, nameless};
         }""")
         assert found["scroll"] <= found["width"], (
-            f"{page.url} scrolls sideways at {width} px ({found['scroll']} px wide)")
+            f"{page.url} scrolls sideways at {width} px ({found['scroll']} px wide), widest "
+            f"there: {found['wide']}")
         assert found["cut"] == [], f"{page.url} cuts off at {width} px: {found['cut']}"
         assert found["unlabelled"] == [], (
             f"{page.url} at {width} px scrolls inside a region without tabindex, role=region "
             f"and aria-label: {found['unlabelled']}")
+        assert found["nameless"] == [], (
+            f"{page.url}: cells of a stacked table without data-label: {found['nameless']}")
+        assert found["clipped"] == [], f"{page.url} clips text at {width} px: {found['clipped']}"
 
 
 def login(page, email: str, password: str = "demo-password") -> None:  # noqa: S107

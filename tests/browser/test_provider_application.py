@@ -32,7 +32,7 @@ WORDS = {
         save_submit="Tallenna ja lähetä hakemus", saved="Hakemus tallennettiin.",
         sites="Toimipaikat", site_name="Toimipaikan nimi", municipality="Kunta",
         add_site="Lisää toimipaikka", documents="Asiakirjat", kind="Asiakirja",
-        file="PDF-tiedosto", valid_until="Voimassa", upload="Lisää",
+        file="PDF-tiedosto", valid_until="Voimassa asti", upload="Lisää",
         uploaded="Asiakirja lisättiin.", submit="Lähetä hakemus",
         submitted="Hakemus lähetettiin.", waiting="odottaa käsittelyä",
         log_in="Kirjaudu sisään", log_out="Kirjaudu ulos", applications="Hakemukset",
@@ -209,7 +209,8 @@ def test_a_provider_applies_is_reviewed_and_is_found_in_the_register(page, demo,
     _log_in(page, w, EMAIL, PASSWORD)
     page.goto("/provider/application")
     axe_check(page)
-    expect(page.get_by_role("region").get_by_text("Täydentäkää hakemusta.")).to_be_visible()
+    expect(page.get_by_role("region").locator(
+        "p", has_text="Täydentäkää hakemusta.")).to_be_visible()
     expect(page.get_by_text("Kuuluuko ikkunanpesu hintaan?").first).to_be_visible()
     page.get_by_role("link", name=w["edit"]).click()
     axe_check(page)

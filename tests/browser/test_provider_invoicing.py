@@ -37,7 +37,7 @@ def _record(page, day: str, units: str) -> None:
 
 def _upload(page, rows: list[str]) -> None:
     content = "voucher_code;service_date;units;unit_price\r\n" + "\r\n".join(rows) + "\r\n"
-    page.get_by_label("CSV-tiedosto").set_input_files(
+    page.get_by_label("CSV-tiedosto", exact=True).set_input_files(
         files=[{"name": "lokakuu.csv", "mimeType": "text/csv",
                 "buffer": content.encode("utf-8")}])
     page.get_by_role("button", name="Tarkista ja kirjaa").click()
