@@ -35,8 +35,15 @@ def _screenshot(page, name: str) -> None:
 
 def _nav_links(page) -> list[str]:
     """The paths of the main navigation's links, in order."""
-    return page.get_by_role("navigation", name="Päävalikko").locator("a").evaluate_all(
+    return page.locator(".site-nav a").evaluate_all(
         "links => links.map(a => a.getAttribute('href'))")
+
+
+def _switch_language(page, code: str) -> None:
+    """Choose the language with the switcher (fi is the default); lands on the front page."""
+    if code != "fi":
+        page.goto(f"/language/{code}?next=/")
+        check_page(page)
 
 
 def _first_link(page, pattern: str) -> str | None:
@@ -81,30 +88,36 @@ def _client_voucher_ids(demo, email: str) -> list[int]:
                              .order_by(Voucher.id)).scalars())
 
 
-def test_public_pages_reflow(page, demo):
+@pytest.mark.parametrize("language", ["fi", "sv"])
+def test_public_pages_reflow(page, demo, language):
     provider_id = _approved_provider_id(demo)
     demo.rollback()
     page.goto("/")
     check_page(page)
-    _screenshot(page, "anonymous-home")
+    _switch_language(page, language)
+    if language == "fi":
+        _screenshot(page, "anonymous-home")
     paths = [*_nav_links(page), f"/providers/{provider_id}", "/login", "/accessibility"]
     failures = _check_all(page, paths, photos={f"/providers/{provider_id}": "register-provider"})
     assert failures == [], "\n".join(failures)
 
 
-@pytest.mark.parametrize("email, name, more", [
-    ("client@example.fi", "client", (r"^/vouchers/mine/\d+$",)),
-    ("casemanager@example.fi", "case-manager", (r"^/clients/\d+$", r"^/vouchers/\d+$")),
+@pytest.mark.parametrize("email, name, more, language", [
+    ("client@example.fi", "client", (r"^/vouchers/mine/\d+$",), "fi"),
+    ("client@example.fi", "client-sv", (r"^/vouchers/mine/\d+$",), "sv"),
+    ("casemanager@example.fi", "case-manager", (r"^/clients/\d+$", r"^/vouchers/\d+$"), "fi"),
     ("provider@example.fi", "provider", (r"^/provider/invoices/\d+$", r"^/vouchers/provider/\d+$",
-                                         r"^/provider/service-events/new/")),
-    ("admin@example.fi", "admin", (r"^/admin/providers/\d+$", r"^/admin/invoices/\d+$")),
+                                         r"^/provider/service-events/new/"), "fi"),
+    ("admin@example.fi", "admin", (r"^/admin/providers/\d+$", r"^/admin/invoices/\d+$"), "fi"),
 ])
-def test_role_pages_reflow(page, demo, email, name, more):
-    """Every link of the role's main navigation, and a first detail page linked from them."""
-    vouchers = _client_voucher_ids(demo, email) if name == "client" else []
+def test_role_pages_reflow(page, demo, email, name, more, language):
+    """Every link of the role's main navigation, and a first detail page linked from them
+    (the client's also in Swedish, whose words are the longest)."""
+    vouchers = _client_voucher_ids(demo, email) if name.startswith("client") else []
     demo.rollback()
     login(page, email)
     check_page(page)
+    _switch_language(page, language)
     _screenshot(page, f"{name}-home")
     # The client's provider choice: the page that was wider than a laptop.
     paths = [*_nav_links(page), *(f"/vouchers/{v}/provider" for v in vouchers[:2])]
