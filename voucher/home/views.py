@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
+from voucher import db
 from voucher.access import public
+from voucher.home.standing import standing_of
 
 bp = Blueprint("home", __name__)
 
@@ -15,7 +17,8 @@ bp = Blueprint("home", __name__)
 def index():
     if not current_user.is_authenticated:
         return render_template("home/landing.html")
-    return render_template(f"home/{current_user.role.value}.html")
+    return render_template(f"home/{current_user.role.value}.html",
+                           standing=standing_of(db.session(), current_user))
 
 
 @bp.get("/accessibility")
