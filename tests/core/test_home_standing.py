@@ -3,6 +3,7 @@ is done (the same query functions), each a link to that page."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from voucher.invoicing import queries as invoice_queries
 from voucher.payments.services import due_self_shares
 from voucher.providers import review
 from voucher.vouchers import queries as voucher_queries
+from voucher.vouchers.models import VoucherStatus
 
 
 def _user(session, email: str) -> User:
@@ -43,6 +45,29 @@ def test_the_case_manager_sees_the_approvals_waiting(client, auth, demo):
         voucher_queries.awaiting_approval_by(demo, user))
     assert _figure(html, "/vouchers/#unfinished") == len(
         voucher_queries.decisions_in_progress(demo, user))
+    without = voucher_queries.find_staff_vouchers(demo, user, status=VoucherStatus.ISSUED)
+    assert _figure(html, "/vouchers/?status=issued") == without.total
+    ending = voucher_queries.find_staff_vouchers(
+        demo, user, ending_by=voucher_queries.ending_soon_by(clock.today()))
+    assert _figure(html, "/vouchers/?ending=soon") == ending.total
+
+
+def test_the_voucher_list_shows_the_vouchers_ending_soon(client, auth, demo):
+    """What the case manager's figure counts is what its link lists."""
+    user = _user(demo, "casemanager@example.fi")
+    today = clock.today()
+    ending = voucher_queries.find_staff_vouchers(
+        demo, user, ending_by=voucher_queries.ending_soon_by(today)).items
+    later = voucher_queries.find_staff_vouchers(demo, user, status=VoucherStatus.ASSIGNED).items
+    assert ending and later
+    assert all(today <= v.valid_until <= today + dt.timedelta(days=30) for v in ending)
+    auth.login("casemanager@example.fi")
+    html = client.get("/vouchers/?ending=soon").get_data(as_text=True)
+    for voucher in ending:
+        assert f'href="/vouchers/{voucher.id}"' in html
+    for voucher in later:
+        if voucher not in ending:
+            assert f'href="/vouchers/{voucher.id}"' not in html
 
 
 def test_the_provider_sees_requests_months_to_invoice_and_invoices(client, auth, demo):

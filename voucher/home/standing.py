@@ -13,6 +13,7 @@ from voucher.invoicing import queries as invoice_queries
 from voucher.payments.services import due_self_shares
 from voucher.providers import review, supervision
 from voucher.vouchers import queries as voucher_queries
+from voucher.vouchers.models import VoucherStatus
 from voucher.vouchers.portal import client_overview
 
 #: How many of the provider's latest invoices the home page lists.
@@ -30,6 +31,8 @@ class Standing:
     #: case manager
     awaiting_my_approval: int = 0
     my_unfinished: int = 0
+    ending_soon: int = 0
+    without_provider: int = 0
     #: provider
     client_requests: int = 0
     months_to_invoice: list = field(default_factory=list)
@@ -50,6 +53,10 @@ def standing_of(session: Session, user: User) -> Standing:
     elif user.role == Role.CASE_MANAGER:
         standing.awaiting_my_approval = len(voucher_queries.awaiting_approval_by(session, user))
         standing.my_unfinished = len(voucher_queries.decisions_in_progress(session, user))
+        standing.ending_soon = voucher_queries.find_staff_vouchers(
+            session, user, ending_by=voucher_queries.ending_soon_by(clock.today())).total
+        standing.without_provider = voucher_queries.find_staff_vouchers(
+            session, user, status=VoucherStatus.ISSUED).total
     elif user.role == Role.PROVIDER and user.provider_id is not None:
         standing.client_requests = len(voucher_queries.provider_requests(session,
                                                                          user.provider_id))

@@ -8,6 +8,7 @@ from flask_login import current_user
 from voucher import db
 from voucher.access import public
 from voucher.home.standing import standing_of
+from voucher.vouchers.queries import ENDING_SOON_DAYS
 
 bp = Blueprint("home", __name__)
 
@@ -18,7 +19,8 @@ def index():
     if not current_user.is_authenticated:
         return render_template("home/landing.html")
     return render_template(f"home/{current_user.role.value}.html",
-                           standing=standing_of(db.session(), current_user))
+                           standing=standing_of(db.session(), current_user),
+                           ending_soon_days=ENDING_SOON_DAYS)
 
 
 @bp.get("/accessibility")

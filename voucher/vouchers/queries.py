@@ -7,9 +7,12 @@ vouchers it is in charge of. Anything else is "not found" (404), so existence ne
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from voucher import clock
 from voucher.accounts.models import Role, User, case_manager_municipalities
 from voucher.audit.models import AuditEvent
 from voucher.clients.models import Client
@@ -18,6 +21,7 @@ from voucher.pages import Page, paginate
 from voucher.redemptions.models import Redemption
 from voucher.vouchers.codes import normalize_voucher_code
 from voucher.vouchers.models import (
+    ACTIVE_STATUSES,
     AssignmentStatus,
     Voucher,
     VoucherAssignment,
@@ -36,12 +40,28 @@ def staff_scope(query: sa.Select, user: User) -> sa.Select:
     return query.where(Voucher.municipality_id.in_(mine))
 
 
+#: "Ending soon" on the staff's voucher list and the case manager's home page.
+ENDING_SOON_DAYS = 30
+
+
+def ending_soon_by(today: dt.date) -> dt.date:
+    """The last day a voucher may end on to count as ending soon."""
+    return today + dt.timedelta(days=ENDING_SOON_DAYS)
+
+
 def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus | None = None,
-                        text: str = "", page: int = 1) -> Page:
-    """Vouchers in the user's scope, newest first, by state and by code or client name."""
+                        text: str = "", ending_by: dt.date | None = None,
+                        page: int = 1) -> Page:
+    """Vouchers in the user's scope, newest first, by state and by code or client name; with
+    ``ending_by``, only vouchers in use (issued or assigned) whose validity ends between today
+    and that day."""
     query = staff_scope(sa.select(Voucher).join(Client, Client.id == Voucher.client_id), user)
     if status is not None:
         query = query.where(Voucher.status == status)
+    if ending_by is not None:
+        query = query.where(Voucher.status.in_(ACTIVE_STATUSES),
+                            Voucher.valid_until >= clock.today(),
+                            Voucher.valid_until <= ending_by)
     text = (text or "").strip()
     if text:
         code = normalize_voucher_code(text)
