@@ -62,16 +62,28 @@ def login():
             form.add_errors(exc)
             return render_form("accounts/login.html", form,
                                status=429 if exc.status == 429 else 422)
-        if user.totp_enabled:
-            language = session.get("language")
-            session.clear()
-            if language:
-                session["language"] = language
-            begin_second_step(user, request.args.get("next"))
-            return redirect(url_for("two_factor.login_code"), code=303)
-        start_session(user)
-        return redirect(safe_next(request.args.get("next"), url_for("home.index")), code=303)
+        return _after_password(user, request.args.get("next"))
     return render_form("accounts/login.html", form)
+
+
+def _after_password(user, next_url: str | None, message: str | None = None):
+    """The password is proven (a login, or a new one set with a reset or invitation link): the
+    second step when the user has two-factor authentication on, otherwise a session.
+    ``message`` is flashed once logged in (the code step says what is still needed)."""
+    if user.totp_enabled:
+        language = session.get("language")
+        session.clear()
+        if language:
+            session["language"] = language
+        begin_second_step(user, next_url)
+        if message:
+            flash(_("Your password is set. Enter the code from your authenticator app to "
+                    "finish logging in."), "success")
+        return redirect(url_for("two_factor.login_code"), code=303)
+    start_session(user)
+    if message:
+        flash(message, "success")
+    return redirect(safe_next(next_url, url_for("home.index")), code=303)
 
 
 @bp.post("/logout")
@@ -137,9 +149,7 @@ def _set_password_page(token: str, purpose: TokenPurpose, template: str, done_me
         except DomainError as exc:
             form.add_errors(exc)
         else:
-            start_session(user)
-            flash(done_message, "success")
-            return redirect(url_for("home.index"), code=303)
+            return _after_password(user, None, done_message)
     return render_form(template, form)
 
 
