@@ -48,7 +48,13 @@ def _register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(identity: str):
-        return load_user_for_session(db.session(), identity)
+        # Checked on every request against the session's row on the server (logout, a
+        # password change or an administrator's lock end it on every app server).
+        from flask import session as cookie
+
+        from voucher.accounts.sessions import COOKIE_KEY
+
+        return load_user_for_session(db.session(), identity, cookie.get(COOKIE_KEY))
 
     i18n.init_app(app)
     security.init_app(app)
@@ -75,6 +81,7 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from voucher import health
+    from voucher.accounts.admin_views import bp as users
     from voucher.accounts.two_factor_views import bp as two_factor
     from voucher.accounts.two_factor_views import register_enforcement
     from voucher.accounts.views import bp as accounts
@@ -104,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
         home,
         accounts,
         two_factor,
+        users,
         health.bp,
         mail,
         audit,
