@@ -7,6 +7,7 @@ from flask import current_app
 
 from voucher import clock, db
 from voucher.crypto import cipher
+from voucher.locks import one_run_at_a_time
 
 
 @click.group("keys")
@@ -40,6 +41,7 @@ def privacy_group():
 
 @privacy_group.command("pseudonymise")
 @click.option("--dry-run", is_flag=True, help="Only count the clients that are due.")
+@one_run_at_a_time("privacy pseudonymise")
 def pseudonymise(dry_run: bool):
     """Pseudonymise clients whose last voucher ended more than VOUCHER_RETENTION_YEARS ago
     (cron: nightly; running it again changes nothing)."""

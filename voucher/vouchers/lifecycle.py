@@ -136,15 +136,24 @@ def expire_vouchers(session: Session, *, today: dt.date, grace_days: int = 0,
     report = ExpiryReport()
     already_released = sa.exists().where(BudgetEntry.voucher_id == Voucher.id,
                                          BudgetEntry.kind == EntryKind.RELEASE)
-    due = session.execute(
-        sa.select(Voucher).where(
-            Voucher.valid_until < cutoff,
-            sa.or_(Voucher.status.in_([VoucherStatus.PENDING_APPROVAL, VoucherStatus.ISSUED,
-                                       VoucherStatus.ASSIGNED]),
-                   sa.and_(Voucher.status == VoucherStatus.EXHAUSTED, ~already_released)))
-        .order_by(Voucher.id)
-    ).scalars().all()
-    for voucher in due:
+    is_due = sa.and_(
+        Voucher.valid_until < cutoff,
+        sa.or_(Voucher.status.in_([VoucherStatus.PENDING_APPROVAL, VoucherStatus.ISSUED,
+                                   VoucherStatus.ASSIGNED]),
+               sa.and_(Voucher.status == VoucherStatus.EXHAUSTED, ~already_released)))
+    due_ids = session.execute(
+        sa.select(Voucher.id).where(is_due).order_by(Voucher.id)).scalars().all()
+    for voucher_id in due_ids:
+        # Two runs at once (cron on every server): the row lock queues the second behind the
+        # first, and the second looks again once it has the lock (a statement of its own, so
+        # it sees what the first committed), finding the voucher expired or its leftover
+        # released: a commitment is released once.
+        session.execute(sa.select(Voucher.id).where(Voucher.id == voucher_id).with_for_update())
+        voucher = session.execute(
+            sa.select(Voucher).where(Voucher.id == voucher_id, is_due)
+            .execution_options(populate_existing=True)).scalar_one_or_none()
+        if voucher is None:
+            continue
         before = voucher.status
         if before != VoucherStatus.EXHAUSTED:
             end_assignments(session, voucher)
