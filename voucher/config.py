@@ -117,10 +117,11 @@ def _unsafe_in_production() -> list[str]:
     if secret and len(secret) < 32:
         problems.append("VOUCHER_SECRET_KEY is too short: use at least 32 random characters, "
                         f"e.g. {_RANDOM_COMMAND}.")
-    database = _env("VOUCHER_DATABASE_URL", "")
-    if database and not database.startswith("postgresql"):
-        problems.append("VOUCHER_DATABASE_URL must be a PostgreSQL database (postgresql://…): "
-                        "production runs several servers over one database.")
+    for name in ("VOUCHER_DATABASE_URL", "VOUCHER_REPORTS_DATABASE_URL"):
+        database = _env(name, "")
+        if database and not database.startswith("postgresql"):
+            problems.append(f"{name} must be a PostgreSQL database (postgresql://…): "
+                            "production runs several servers over one database.")
     for name in ("VOUCHER_BASE_URL", "VOUCHER_STRIPE_API_BASE"):
         address = _env(name, "")
         if address and not address.startswith("https://"):
@@ -200,6 +201,8 @@ def load_config(env: str | None = None) -> dict:
         "DATABASE_URL": _env(
             "VOUCHER_DATABASE_URL", f"sqlite:///{instance_path / 'voucher.sqlite3'}"
         ),
+        #: A read replica for the reports and their exports (optional).
+        "REPORTS_DATABASE_URL": _env("VOUCHER_REPORTS_DATABASE_URL"),
         "IDENTITY_KEYS": _split(identity_keys),
         "IDENTITY_INDEX_KEY": identity_index_key,
         "INSTANCE_PATH": str(instance_path),

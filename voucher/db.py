@@ -219,6 +219,10 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["voucher.db"] = sessionmaker(engine, expire_on_commit=False)
     app.extensions["voucher.engine"] = engine
+    if app.config.get("REPORTS_DATABASE_URL"):
+        reports_engine = make_reports_engine(app.config["REPORTS_DATABASE_URL"])
+        app.extensions["voucher.reports_engine"] = reports_engine
+        app.extensions["voucher.reports_db"] = sessionmaker(reports_engine)
 
     @app.after_request
     def _commit_or_rollback(response):
@@ -244,6 +248,9 @@ def init_app(app: Flask) -> None:
 
     @app.teardown_appcontext
     def _close(_exc):
+        reports = g.pop("reports_db_session", None)
+        if reports is not None:
+            reports.close()
         db_session = g.pop("db_session", None)
         if db_session is not None:
             db_session.rollback()
@@ -262,6 +269,35 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = current_app.extensions["voucher.db"]()
     return g.db_session
+
+
+def make_reports_engine(url: str) -> Engine:
+    """The engine of the reports' read replica: every transaction read-only, whatever the
+    server is (a replica refuses writes anyway; a primary named here by mistake does too)."""
+    engine = make_engine(url, sqlite_immediate=False)
+
+    @event.listens_for(engine, "connect")
+    def _read_only(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA query_only = ON" if url.startswith("sqlite")
+                       else "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        cursor.close()
+        if not url.startswith("sqlite"):
+            dbapi_connection.commit()
+
+    return engine
+
+
+def reports_session() -> Session:
+    """The session for reports and their exports: on the read replica when
+    VOUCHER_REPORTS_DATABASE_URL names one (read-only; its figures may lag the primary by the
+    replication delay), otherwise the request's own session."""
+    factory = current_app.extensions.get("voucher.reports_db")
+    if factory is None:
+        return session()
+    if "reports_db_session" not in g:
+        g.reports_db_session = factory()
+    return g.reports_db_session
 
 
 @contextmanager

@@ -39,7 +39,7 @@ def _scope() -> Scope:
 
 
 def _year_filters(scope: Scope) -> YearFilterForm:
-    session = db.session()
+    session = db.reports_session()
     form = YearFilterForm(request.args)
     today = clock.today()
     first = session.execute(sa.select(sa.func.min(Budget.year))).scalar() or today.year
@@ -100,7 +100,7 @@ def index(fmt: str | None = None):
     scope = _scope()
     form = _year_filters(scope)
     language = current_language()
-    uses = budget_use(db.session(), year=form.year.data, scope=scope, today=clock.today(),
+    uses = budget_use(db.reports_session(), year=form.year.data, scope=scope, today=clock.today(),
                       municipality_id=form.municipality.data or None)
     report = tables.budget_use_report(uses, year=form.year.data, language=language)
     chart = charts.budget_chart(
@@ -133,7 +133,7 @@ def _service_report(fmt: str | None, *, quarterly: bool):
     scope = _scope()
     form = _year_filters(scope)
     language = current_language()
-    figures = service_figures(db.session(), year=form.year.data, scope=scope,
+    figures = service_figures(db.reports_session(), year=form.year.data, scope=scope,
                               quarterly=quarterly, municipality_id=form.municipality.data or None,
                               service_type_id=form.service.data or None)
     report = tables.service_report(figures, year=form.year.data, quarterly=quarterly,
@@ -154,7 +154,7 @@ def _service_report(fmt: str | None, *, quarterly: bool):
 @roles(*STAFF)
 def providers(fmt: str | None = None):
     form = _period_filters()
-    figures = provider_figures(db.session(), starts_on=form.starts_on.data,
+    figures = provider_figures(db.reports_session(), starts_on=form.starts_on.data,
                                ends_on=form.ends_on.data, scope=_scope())
     return _show(tables.provider_report(figures, starts_on=form.starts_on.data,
                                         ends_on=form.ends_on.data, language=current_language()),
@@ -167,7 +167,7 @@ def providers(fmt: str | None = None):
 def allocation(fmt: str | None = None):
     """What each member municipality's residents' vouchers cost in a period, to be billed."""
     form = _period_filters()
-    allocations = cost_allocation(db.session(), starts_on=form.starts_on.data,
+    allocations = cost_allocation(db.reports_session(), starts_on=form.starts_on.data,
                                   ends_on=form.ends_on.data, scope=_scope())
     return _show(tables.allocation_report(allocations, starts_on=form.starts_on.data,
                                           ends_on=form.ends_on.data,
@@ -181,7 +181,7 @@ def reconciliation():
     form = PeriodFilterForm(request.args)
     period = Period(form.starts_on.data, form.ends_on.data) if (
         request.args and form.validate()) else Period()
-    differences = find_differences(db.session(), period)
+    differences = find_differences(db.reports_session(), period)
     return render_template("reports/reconciliation.html", form=form, differences=differences,
                            checks=CHECKS), (
         422 if form.errors else 200)
