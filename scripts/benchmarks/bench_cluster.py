@@ -730,13 +730,20 @@ def flask_at_once(environments: list[dict], *command: str) -> list[dict]:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for env in environments]
     runs = []
-    for process in processes:
-        try:
-            out, err = process.communicate(timeout=90)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            out, err = process.communicate()
-        runs.append({"exit": process.returncode, "output": out.strip(), "stderr": err.strip()})
+    try:
+        for process in processes:
+            try:
+                out, err = process.communicate(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                out, err = process.communicate()
+            runs.append({"exit": process.returncode, "output": out.strip(),
+                         "stderr": err.strip()})
+    finally:
+        for process in processes:  # interrupted: none outlives the benchmark
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     return runs
 
 
@@ -1212,4 +1219,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("cluster: interrupted; everything it started is stopped", file=sys.stderr)
+        sys.exit(130)
