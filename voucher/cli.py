@@ -50,10 +50,12 @@ def db_group():
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str):
-    """Migrate the database to the newest schema (or a given revision)."""
+    """Migrate the database to the newest schema (or a given revision). One upgrade at a
+    time: a second one waits for the first, then finds nothing left to do."""
     from voucher.migrations import upgrade
 
-    upgrade(current_app.config["DATABASE_URL"], revision)
+    upgrade(current_app.config["DATABASE_URL"], revision, on_wait=lambda: click.echo(
+        "db upgrade: another upgrade is running; waiting for it to end"))
     click.echo(f"Database at revision {revision}.")
 
 

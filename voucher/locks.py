@@ -43,11 +43,13 @@ def _engine(bind: Engine | Session) -> Engine:
 
 
 @contextmanager
-def single_run(bind: Engine | Session, name: str, *, wait: bool = False) -> Iterator[bool]:
+def single_run(bind: Engine | Session, name: str, *, wait: bool = False,
+               on_wait: Callable[[], None] | None = None) -> Iterator[bool]:
     """Hold the advisory lock ``name`` for the block; yields whether this run got it.
 
     Without ``wait`` another holder means False at once (the caller skips its work); with
-    ``wait`` the block waits until the other holder is done (``db upgrade``), then gets it.
+    ``wait`` the block waits until the other holder is done (``db upgrade``), then gets it,
+    calling ``on_wait`` once when it has to wait.
     """
     engine = _engine(bind)
     if engine.dialect.name != "postgresql":
@@ -58,6 +60,8 @@ def single_run(bind: Engine | Session, name: str, *, wait: bool = False) -> Iter
     got = False
     try:
         got = _try_lock(connection, key)
+        if wait and not got and on_wait is not None:
+            on_wait()
         while wait and not got:
             time.sleep(0.5)
             got = _try_lock(connection, key)
@@ -88,9 +92,10 @@ def skipped_message(name: str) -> str:
 
 
 def one_run_at_a_time(name: str) -> Callable:
-    """Decorate a cron CLI command (below ``@group.command``): it runs only while it holds the
-    lock ``name`` (the command's own words, e.g. "outbox send"); another run that holds it
-    makes this one print ``<name>: skipped, another run holds the lock`` and exit 0."""
+    """Decorate a cron CLI command (the decorator next to the function, below its click
+    options): it runs only while it holds the lock ``name`` (the command's own words, e.g.
+    "outbox send"); a run started while another holds it prints ``<name>: skipped, another
+    run holds the lock`` and exits 0."""
 
     def decorate(command: Callable) -> Callable:
         @functools.wraps(command)

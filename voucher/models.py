@@ -3,7 +3,7 @@
 from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
 from voucher.alerts.models import OperatorAlert  # noqa: F401
 from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401
-from voucher.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from voucher.audit.models import AuditChainHead, AuditEvent, AuditText  # noqa: F401
 from voucher.budgets.models import Budget, BudgetEntry  # noqa: F401
 from voucher.catalogue.models import (  # noqa: F401
     IncomeTable,

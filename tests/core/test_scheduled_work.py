@@ -140,3 +140,25 @@ def test_two_runs_at_the_same_minute_work_once_and_the_other_skips(
     # The lock was let go: the next run works.
     with single_run(app.extensions["voucher.engine"], name) as got:
         assert got
+
+
+@pytest.mark.postgres_only
+def test_a_cron_process_started_while_another_holds_the_lock_skips_with_status_0(
+        engine, database_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    flask = Path(sys.executable).parent / "flask"
+    environment = {**os.environ, "VOUCHER_ENV": "test", "VOUCHER_DATABASE_URL": database_url,
+                   "VOUCHER_INSTANCE_PATH": str(tmp_path), "VOUCHER_SMTP_HOST": "127.0.0.1"}
+    with single_run(engine, "outbox send") as got:
+        assert got
+        skipped = subprocess.run([str(flask), "--app", "voucher", "outbox", "send"],
+                                 env=environment, capture_output=True, text=True, timeout=120)
+    assert (skipped.returncode, skipped.stdout) == (
+        0, "outbox send: skipped, another run holds the lock\n"), skipped.stderr
+    after = subprocess.run([str(flask), "--app", "voucher", "outbox", "send"],
+                           env=environment, capture_output=True, text=True, timeout=120)
+    assert (after.returncode, after.stdout) == (0, "sent 0, failed 0\n"), after.stderr

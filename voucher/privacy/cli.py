@@ -59,5 +59,6 @@ def pseudonymise(dry_run: bool):
         click.echo("Dry run: nothing was changed.")
         return
     click.echo(f"Pseudonymised {len(report.pseudonymised)} clients, disabled "
-               f"{report.accounts_disabled} logins, cleared {report.messages_scrubbed} e-mails, "
+               f"{report.accounts_disabled} logins, cleared {report.messages_scrubbed} e-mails "
+               f"and {report.audit_texts_removed} free texts of the audit trail, "
                f"deleted {report.api_replies_deleted} stored API answers.")

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from voucher import clock
 from voucher.accounts.models import Role, User
 from voucher.audit.models import AuditEvent
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, readable_data, record_event
 from voucher.clients.models import Client
 from voucher.clients.services import client_account, client_for_staff, reveal_identity_code
 from voucher.errors import NotFound
@@ -122,6 +122,7 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         .order_by(OutboxMessage.id)).scalars().all() if addresses else []
     audit = session.execute(sa.select(AuditEvent).where(AuditEvent.client_id == client.id)
                             .order_by(AuditEvent.id)).scalars().all()
+    readable = readable_data(session, audit)
     provider_ids = {a.provider_id for a in assignments} | {e.provider_id for e in events} | {
         f.provider_id for f in feedback}
     providers = {p.id: p for p in session.execute(
@@ -230,7 +231,7 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         "audit_events": [{"id": e.id, "at": e.at, "action": e.action, "actor": e.actor,
                           "actor_user": person(e.actor_user_id),
                           "object_type": e.object_type, "object_id": e.object_id,
-                          "data": e.data} for e in audit],
+                          "data": readable[e.id]} for e in audit],
     }
 
 

@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher.audit.services import Actor
+from voucher.csv_writing import SafeWriter
 from voucher.errors import DomainError, ValidationFailed
 from voucher.money import format_cents, parse_cents, parse_units
 from voucher.providers.pricing import approved_price_for
@@ -70,7 +71,7 @@ def template_csv(session: Session, *, provider_id: int, today: dt.date,
     """A template listing the provider's assigned vouchers, one empty row each, with the
     approved price in force today."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = SafeWriter(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for voucher in usable_vouchers(session, provider_id=provider_id):
         price = approved_price_for(session, provider_id, voucher.service_type_id, today)

@@ -3,13 +3,13 @@ letters right; plain decimal points for machines) and XLSX (real numbers with fo
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from decimal import Decimal
 
 import xlsxwriter
 
+from voucher.csv_writing import SafeWriter
 from voucher.money import UNIT_SCALE
 from voucher.reports.tables import Report
 
@@ -33,11 +33,10 @@ def _rows(report: Report):
 
 def to_csv(report: Report) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = SafeWriter(buffer)
     writer.writerow([str(c.label) for c in report.columns])
     for row in _rows(report):
-        writer.writerow(["" if (v := _plain(row.get(c.key), c.kind)) is None else str(v)
-                         for c in report.columns])
+        writer.writerow([_plain(row.get(c.key), c.kind) for c in report.columns])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 

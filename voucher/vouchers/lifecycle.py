@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, FreeText, record_event
 from voucher.budgets import ledger
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.errors import ValidationFailed
@@ -110,7 +110,7 @@ def cancel_voucher(session: Session, voucher: Voucher, *, reason: str, actor: Ac
     released = release_unused(session, voucher, reason="cancelled", user_id=actor.user_id) \
         if before in COMMITTED else 0
     record_event(session, actor, "voucher.cancelled", "voucher", voucher.id,
-                 client_id=voucher.client_id, reason=reason, before=str(before),
+                 client_id=voucher.client_id, reason=FreeText(reason), before=str(before),
                  released_cents=released)
     for assignment in ended:
         notices.notify_provider(session, assignment.provider, voucher, "cancelled_provider")
