@@ -35,9 +35,13 @@ The checks, each printed as held or FAILED with its figures; exit status 1 when 
    event written on the primary is not in the report (so the report reads the replica), and
    after replay resumes and reaches the primary's WAL position it is.
 8. rolling deploy: while a load runs through the balancer, ``flask --app voucher db upgrade``
-   runs (the schema is at head, so it changes nothing) and server A is restarted (SIGTERM, a
-   new gunicorn on the same port); no request through the balancer fails and server B's
-   /readyz answers 200 throughout.
+   runs on both hosts at once (one waits for the other's advisory lock; the schema is at head,
+   so neither changes anything); then the next release's migration is simulated by putting a
+   revision this code does not know into alembic_version, and server A is taken out of the
+   balancer (nginx reloaded with it ``down``), restarted (SIGTERM, a new gunicorn on the same
+   port) and put back. No request through the balancer fails, server B's /readyz answers 200
+   throughout (``"schema": "newer"`` after the simulated migration), A's too once restarted,
+   and A serves again. The real revision is put back afterwards.
 
     scripts/bench cluster
     VOUCHER_BENCH_CLUSTER_SECONDS=20 scripts/bench cluster      longer load phases (default 8 s)
@@ -707,30 +711,37 @@ def figures(outcomes: list[Outcome], seconds: float) -> dict:
 
 # ---------------------------------------------------------------------------- flask commands
 
-#: ``flask --app voucher <command>``, the CLI of the ``flask`` script itself, entered at an
-#: agreed instant after the imports and the app's creation, so that two runs really start at
-#: once (the seconds Python takes to import would otherwise decide which one comes first).
+#: ``flask --app voucher <command>``: the CLI of the ``flask`` script itself, entered when
+#: the parent says so, after the imports and the app's creation, so that two runs really
+#: start at once (the seconds Python takes to import would otherwise decide which comes first).
 AT_THE_SAME_INSTANT = """\
-import sys, time
+import sys
 from flask.cli import FlaskGroup
 from voucher import create_app
 app = create_app()
-time.sleep(max(0.0, float(sys.argv[1]) - time.time()))
-late = time.time() - float(sys.argv[1])
-print(f"(started {late * 1000:.0f} ms after the agreed instant)", file=sys.stderr, flush=True)
-FlaskGroup(create_app=lambda: app).main(args=sys.argv[2:], prog_name="flask --app voucher")
+print("ready", file=sys.stderr, flush=True)
+sys.stdin.readline()
+FlaskGroup(create_app=lambda: app).main(args=sys.argv[1:], prog_name="flask --app voucher")
 """
 
 
 def flask_at_once(environments: list[dict], *command: str) -> list[dict]:
-    """Run ``flask --app voucher COMMAND`` once per environment, all at the same instant."""
-    instant = time.time() + 4.0
+    """Run ``flask --app voucher COMMAND`` once per environment, all let go at the same
+    instant once every one has started."""
     processes = [subprocess.Popen(
-        [sys.executable, "-c", AT_THE_SAME_INSTANT, repr(instant), *command], cwd=ROOT,
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [sys.executable, "-c", AT_THE_SAME_INSTANT, *command], cwd=ROOT, env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for env in environments]
     runs = []
     try:
+        for process in processes:  # each says "ready" once its app exists (or dies first)
+            line = process.stderr.readline()
+            if line.strip() != "ready":
+                process.kill()
+        for process in processes:
+            with contextlib.suppress(OSError):
+                process.stdin.write("go\n")
+                process.stdin.flush()
         for process in processes:
             try:
                 out, err = process.communicate(timeout=90)
@@ -966,22 +977,50 @@ def check_throughput(cluster: Cluster) -> dict:
                        f"and the load generator)"}
 
 
+#: The revision the next release's ``db upgrade`` leaves in alembic_version, unknown to this code.
+NEXT_RELEASE = "bench_next_release"
+
+
+def readiness(port: int) -> tuple[int, str | None]:
+    """/readyz's status and its ``schema`` ("newer" on a revision this code does not know),
+    waiting a few seconds for the answer as a balancer's health check does."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/readyz")
+        response = connection.getresponse()
+        body = json.loads(response.read() or b"{}")
+        return response.status, body.get("schema", "head")
+    except (OSError, http.client.HTTPException, ValueError):
+        return 0, None
+    finally:
+        connection.close()
+
+
 def check_rolling_deploy(cluster: Cluster) -> dict:
-    """db upgrade and a restart of server A while the load goes on through the balancer."""
-    readiness: list[int] = []
+    """A release rolled out while the load goes on through the balancer: ``db upgrade`` on
+    both hosts at once, the next release's migration simulated, server A restarted."""
+    from voucher.migrations import head_revision
+
+    answers: list[tuple[int, str | None]] = []
     watching = threading.Event()
 
     def watch_b():
         while not watching.is_set():
-            # A balancer's health check waits a few seconds for its answer.
-            readiness.append(get_status(cluster.b.port, "/readyz", timeout=5))
+            answers.append(readiness(cluster.b.port))
             time.sleep(0.1)
 
     steps: dict = {}
+    head = head_revision()
 
     def deploy():
         time.sleep(1.0)
-        steps["db_upgrade"] = flask(cluster.a.env, "db", "upgrade")
+        # Every host runs the deploy's `db upgrade`; the lock lets one work at a time.
+        steps["db_upgrade"] = flask_at_once([cluster.a.env, cluster.b.env], "db", "upgrade")
+        # What the next release's upgrade leaves behind: a revision this code does not know
+        # (its migrations only add, so this code still works on it). Simulated by the
+        # revision alone: the throwaway database's schema is left as it is.
+        sql(cluster.database_url, "UPDATE alembic_version SET version_num = :next",
+            next=NEXT_RELEASE)
         started = time.perf_counter()
         # Out of the balancer first: a gthread worker that stops drops the connections it
         # has accepted but not begun, and nginx does not resend a POST it has sent.
@@ -990,6 +1029,7 @@ def check_rolling_deploy(cluster: Cluster) -> dict:
         steps["stop_seconds"] = cluster.a.stop_seconds
         cluster.a.start()
         cluster.a.wait_ready()
+        steps["a_readyz_after_restart"] = readiness(cluster.a.port)
         steps["undrain_seconds"] = cluster.balancer.drain(None)
         steps["restart_seconds"] = round(time.perf_counter() - started, 2)
         steps["back_at"] = time.perf_counter()
@@ -1004,25 +1044,31 @@ def check_rolling_deploy(cluster: Cluster) -> dict:
     finally:
         watching.set()
         watcher.join()
+        sql(cluster.database_url, "UPDATE alembic_version SET version_num = :head", head=head)
     seconds = time.perf_counter() - started
     result = figures(load.outcomes, seconds)
     failed = [o for o in load.outcomes if not o.expected]
-    upgrade = steps.pop("db_upgrade", {})
+    upgrades = steps.pop("db_upgrade", [])
     back_at = steps.pop("back_at", None)
     a_again = sum(1 for o in load.outcomes if back_at and o.started >= back_at
                   and o.upstream == f"127.0.0.1:{cluster.a.port}")
-    return {"held": upgrade.get("exit") == 0 and not failed and bool(readiness)
-            and all(s == 200 for s in readiness) and a_again > 0,
-            "db_upgrade": upgrade, **steps, "answered_by_a_after_its_restart": a_again,
+    ready = sum(status == 200 for status, _schema in answers)
+    newer = sum(schema == "newer" for status, schema in answers if status == 200)
+    return {"held": len(upgrades) == 2 and all(u["exit"] == 0 for u in upgrades)
+            and not failed and bool(answers) and ready == len(answers) and newer > 0
+            and steps.get("a_readyz_after_restart") == (200, "newer") and a_again > 0,
+            "db_upgrades": upgrades, **steps, "answered_by_a_after_its_restart": a_again,
             "load": result, "failed": [o.__dict__ for o in failed[:10]],
-            "b_readyz_checks": len(readiness),
-            "b_readyz_statuses": dict(collections.Counter(str(s) for s in readiness)),
-            "summary": f"db upgrade exit {upgrade.get('exit')}; A drained in "
+            "b_readyz_checks": len(answers),
+            "b_readyz_answers": dict(collections.Counter(f"{status} {schema}"
+                                                         for status, schema in answers)),
+            "summary": f"db upgrade on both at once: exits "
+                       f"{[u['exit'] for u in upgrades]}; A drained in "
                        f"{steps.get('drain_seconds')} s, stopped in {steps.get('stop_seconds')} s, "
                        f"back in the balancer after {steps.get('restart_seconds')} s and "
                        f"answering ({a_again} requests); {result['requests']} requests through "
-                       f"the balancer, {len(failed)} failed; B /readyz 200 in "
-                       f"{sum(s == 200 for s in readiness)} of {len(readiness)} checks"}
+                       f"the balancer, {len(failed)} failed; B /readyz 200 in {ready} of "
+                       f"{len(answers)} checks ({newer} on the newer schema)"}
 
 
 def check_failover(cluster: Cluster) -> dict:
