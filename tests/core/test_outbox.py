@@ -4,11 +4,13 @@ import socket
 import time
 
 import pytest
+import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
 
 from tests import factories
 from tests.conftest import post_form
+from voucher.mail.models import OutboxMessage
 from voucher.mail.services import MailServerUnavailable, queue_email, send_pending
 
 
@@ -153,3 +155,23 @@ def test_a_message_claimed_by_a_sender_that_died_is_sent_once_its_lease_ends(
     assert _links(inbox) == ["0", "1"]
     assert [m.attempts for m in outbox()] == [2, 1]
     assert free.id != held.id
+
+
+def test_a_delivered_one_time_link_is_not_kept_in_the_database(app, db, smtp_server):
+    inbox, port = smtp_server
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    user = factories.user(db, email="reader@example.fi")
+    queue_email(db, to=user.email, template="accounts/password_reset", language="fi", user=user,
+                hours=2, link="http://voucher.test/password-reset/SeCrEtToKeN123")
+    db.commit()
+    assert "SeCrEtToKeN123" in db.execute(sa.select(OutboxMessage.body_text)).scalar_one()
+
+    assert send_pending(db) == (1, 0)
+    for _ in range(50):
+        if inbox.messages:
+            break
+        time.sleep(0.05)
+    assert "SeCrEtToKeN123" in inbox.messages[0].get_payload()  # the person got the link
+    db.rollback()
+    kept = db.execute(sa.select(OutboxMessage.body_text)).scalar_one()
+    assert "SeCrEtToKeN123" not in kept and "/password-reset/…" in kept

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -58,6 +59,15 @@ def queue_email(
     return message
 
 
+#: A password-reset or invitation link's token (the rest of the link stays readable).
+ONE_TIME_LINK = re.compile(r"(/(?:password-reset|invitation)/)[^\s/?#]+")
+
+
+def without_one_time_links(text: str) -> str:
+    """The text with the tokens of one-time links replaced by an ellipsis."""
+    return ONE_TIME_LINK.sub(r"\1…", text)
+
+
 def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
     """Send due messages over SMTP; returns (sent, failed). Failures are retried with backoff.
 
@@ -104,6 +114,9 @@ def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
             else:
                 message.sent_at = clock.now()
                 message.last_error = None
+                # Delivered: no retry needs the one-time link any more, so neither the
+                # database nor its backups keep it.
+                message.body_text = without_one_time_links(message.body_text)
                 sent += 1
             session.commit()
     return sent, failed

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,6 +37,7 @@ from voucher.i18n import format_date, format_datetime, localized
 from voucher.invoicing.models import Invoice, InvoiceLine
 from voucher.labels import label
 from voucher.mail.models import OutboxMessage
+from voucher.mail.services import without_one_time_links
 from voucher.money import format_cents, format_units
 from voucher.pdf import PdfDocument
 from voucher.providers.models import Provider
@@ -47,9 +47,6 @@ from voucher.vouchers.models import Voucher, VoucherAssignment
 FORMAT = "voucher.client-data-export"
 FORMAT_VERSION = 1
 #: One-time links (password reset, invitation) in e-mails are secrets: never exported.
-_ONE_TIME_LINK = re.compile(r"(/(?:password-reset|invitation)/)[^\s/?#]+")
-
-
 def client_for_export(session: Session, user: User, client_id: int) -> Client:
     """The client whose data ``user`` may export: an administrator any client, a case manager
     those of their municipalities, a client only themself. Others, and pseudonymised clients
@@ -225,7 +222,7 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
                       "score": f.score, "comment": f.comment, "given_at": f.created_at}
                      for f in feedback],
         "messages": [{"id": m.id, "to": m.to_address, "subject": m.subject,
-                      "body": _ONE_TIME_LINK.sub(r"\1…", m.body_text), "language": m.language,
+                      "body": without_one_time_links(m.body_text), "language": m.language,
                       "template": m.template, "created_at": m.created_at,
                       "sent_at": m.sent_at} for m in messages],
         "audit_events": [{"id": e.id, "at": e.at, "action": e.action, "actor": e.actor,
