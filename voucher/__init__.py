@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from voucher import db, errors, i18n, security
+    from voucher import db, errors, i18n, rate_limits, security
     from voucher.access import register_access_check
     from voucher.accounts import passwords
     from voucher.accounts.services import load_user_for_session
@@ -42,6 +42,7 @@ def _register_extensions(app: Flask) -> None:
     passwords.configure(fast=app.config["TESTING"])
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    rate_limits.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
