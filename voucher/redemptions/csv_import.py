@@ -36,6 +36,7 @@ from voucher.csv_writing import SafeWriter
 from voucher.errors import DomainError, ValidationFailed
 from voucher.money import format_cents, parse_cents, parse_units
 from voucher.providers.pricing import approved_price_for
+from voucher.providers.supervision import ProviderNotActive, ensure_provider_active
 from voucher.redemptions.models import Redemption
 from voucher.redemptions.queries import usable_vouchers
 from voucher.redemptions.services import (
@@ -160,6 +161,10 @@ def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
                user_id: int | None = None, language: str = "fi") -> list[Redemption]:
     """Record every row of the file, or raise CsvRejected with every bad row (the caller's
     transaction must then roll back, which the web request does on its 422 answer)."""
+    try:
+        ensure_provider_active(session, provider_id)
+    except ProviderNotActive as exc:  # one clear answer instead of the same one per row
+        raise CsvRejected([(1, str(exc))]) from exc
     header, reader = _rows(_decode(data))
     _check_header(header)
     problems: list[tuple[int, str]] = []
