@@ -15,8 +15,10 @@ Rules:
   rounding each event separately (at most one cent per event) are committed from the budget
   (reason ``rounding``). Anything else is held.
 - A provider whose invoices in the run add up to nothing or less (credit notes) is held until
-  later invoices cover the credit. One payment per provider, to the account on its newest
-  invoice.
+  later invoices cover the credit. One payment per provider, to the provider's verified
+  account under its legal name as they are at the run (``Provider.iban`` changes only when an
+  administrator approves a change, ``providers.bank_accounts``), never to an account that an
+  invoice or a pending change names.
 """
 
 from __future__ import annotations
@@ -32,13 +34,14 @@ from voucher.budgets.models import Budget
 from voucher.invoicing.models import Invoice
 from voucher.invoicing.reference import is_valid_reference
 from voucher.money import format_cents
+from voucher.providers.models import Provider
 from voucher.settlement import queries
 from voucher.settlement.sepa import is_valid_account, remittance_for
 from voucher.vouchers.models import Voucher
 
 #: Why an invoice waits, with the message shown to the administrator.
 HOLD_REASONS = {
-    "invalid_account": _l("The bank account on the invoice (%(iban)s %(bic)s) is not valid."),
+    "invalid_account": _l("The provider's bank account (%(iban)s %(bic)s) is not valid."),
     "totals_differ": _l("The invoice's totals do not add up to its lines, or some of its "
                         "service events are not waiting for settlement. Check the invoice."),
     "commitment_short": _l("Voucher %(voucher)s lacks %(missing)s of commitment for "
@@ -132,12 +135,16 @@ def plan_settlement(session: Session, *, up_to: dt.date | None = None,
     """Plan paying every approved, unpaid invoice (approved on or before ``up_to``).
 
     ``lock`` locks the invoices (the run holds them until it commits)."""
+    # The account paid is the provider's verified one (Provider.iban changes only with an
+    # approval), never what an invoice or a pending change says.
     query = (sa.select(Invoice.id, Invoice.number, Invoice.provider_id, Invoice.provider_name,
-                       Invoice.iban, Invoice.bic, Invoice.reference, Invoice.voucher_total_cents,
-                       Invoice.line_count)
+                       Provider.legal_name.label("creditor_name"), Provider.iban.label("iban"),
+                       Provider.bic.label("bic"), Invoice.reference,
+                       Invoice.voucher_total_cents, Invoice.line_count)
+             .join(Provider, Provider.id == Invoice.provider_id)
              .where(queries.open_invoice_filter(up_to)).order_by(Invoice.number))
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Invoice)
     invoices = {row.id: row for row in session.execute(query)}
     held: dict[int, HeldInvoice] = {}
 
@@ -243,7 +250,7 @@ def _payments(invoices: dict, held: dict) -> list[PlannedPayment]:
         newest = rows[-1]
         single = len(rows) == 1 and is_valid_reference(newest.reference)
         payments.append(PlannedPayment(
-            provider_id=provider_id, creditor_name=newest.provider_name, iban=newest.iban,
+            provider_id=provider_id, creditor_name=newest.creditor_name, iban=newest.iban,
             bic=newest.bic or None, invoice_ids=tuple(r.id for r in rows),
             invoice_numbers=tuple(r.number for r in rows),
             voucher_share_cents=sum(r.voucher_total_cents for r in rows),
