@@ -44,6 +44,7 @@ from voucher.redemptions.services import (
     find_provider_voucher,
     record_redemption,
 )
+from voucher.text import RefusedCharacter, clean_text
 
 COLUMNS = ("voucher_code", "client", "service_date", "units", "unit_price", "caregiver_ref",
            "note")
@@ -148,6 +149,20 @@ def _event(row: dict[str, str]) -> EventInput:
                       note=row.get("note", "").strip() or None)
 
 
+def _clean_row(header: list[str], cells: list[str]) -> dict[str, str]:
+    """The row's cells by column, cleaned as every input is (``voucher.text``: NFC, plain
+    whitespace, control characters refused with the column in ``field``)."""
+    row = {}
+    for i, name in enumerate(header):
+        try:
+            row[name] = clean_text(cells[i] if i < len(cells) else "",
+                                   multiline=name == "note")
+        except RefusedCharacter as exc:
+            exc.field = name
+            raise
+    return row
+
+
 def _message(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
         return " ".join(f"{_FIELD_COLUMNS.get(field, field)}: {message}"
@@ -179,7 +194,11 @@ def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
                                                 error=str(exc))))
             break
         line = reader.line_num
-        row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        try:
+            row = _clean_row(header, cells)
+        except RefusedCharacter as exc:
+            problems.append((line, f"{exc.field}: {exc}"))
+            continue
         if not any(value.strip() for value in row.values()) or not (
                 row.get("service_date", "").strip() or row.get("units", "").strip()):
             continue  # an empty line, or a template row left unfilled
