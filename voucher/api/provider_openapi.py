@@ -78,7 +78,11 @@ register_schemas({
                                  "description": "At most your approved price for the service "
                                                 "on the service date; omitted or null: that "
                                                 "price."},
-            "note": {"type": "string", "nullable": True, "maxLength": 2000},
+            "note": {"type": "string", "nullable": True, "maxLength": 2000,
+                     "description": "Free text. Stored normalised to Unicode NFC, tabs and "
+                                    "other spaces as plain spaces; a control character "
+                                    "(other than a line break) is refused with 422 "
+                                    "`validation_error`, like in every text field."},
             "caregiver_ref": {"type": "string", "nullable": True,
                               "maxLength": 64, "pattern": CAREGIVER_PATTERN,
                               "example": "HO-17",
