@@ -87,6 +87,17 @@ def clean_text(text: str, *, multiline: bool = False) -> str:
     return unicodedata.normalize("NFC", "".join(cleaned))
 
 
+def repair_text(text: str | None, *, multiline: bool = False) -> str | None:
+    """For text stored before the cleaning existed: what ``clean_text`` accepts, with every
+    refused character removed (only the repair command does this; inputs are refused)."""
+    if text is None:
+        return None
+    kept = "".join(char for char in text.translate(_DROPPED)
+                   if char in "\n\r\t\u2028\u2029\u0085\u000b\u000c" or _is_space(char)
+                   or not _is_refused(char))
+    return clean_text(kept, multiline=multiline)
+
+
 def clean_json(value, path: str = ""):
     """Every string in a JSON document cleaned (line breaks kept as "\\n"); RefusedCharacter
     carries the field's path in ``field``."""

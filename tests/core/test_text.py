@@ -40,3 +40,11 @@ def test_json_strings_are_cleaned_and_a_refusal_names_the_field():
     with pytest.raises(RefusedCharacter) as refused:
         clean_json({"items": [{"note": "bad\x08"}]})
     assert refused.value.field == "items[0].note"
+
+
+def test_repairing_stored_text_removes_what_inputs_refuse():
+    from voucher.text import repair_text
+
+    assert repair_text("Hoiva\x07 Oy\u202e") == "Hoiva Oy"
+    assert repair_text("a\x85b\tc", multiline=True) == "a\nb c"
+    assert repair_text(None) is None

@@ -75,3 +75,26 @@ def test_the_settlement_page_and_the_cli_show_the_reason_instead_of_failing(
     result = app.test_cli_runner().invoke(args=["settlement", "run"])
     assert result.exit_code == 0, result.output
     assert "U+001F" in result.output
+
+
+def test_the_repair_command_removes_the_character_and_the_next_run_pays(app, db, world, settle):
+    from voucher.audit.models import AuditEvent
+
+    _legacy_name(db, world.aurinko, "Hoiva\x07 Aurinko\u00a0Oy")
+    _invoices(db, world)
+    assert [h.reason for h in settle().held] == ["unwritable_name"]
+    dry = app.test_cli_runner().invoke(args=["providers", "clean-text", "--dry-run"])
+    assert dry.exit_code == 0 and "would repair 1 providers" in dry.output
+    result = app.test_cli_runner().invoke(args=["providers", "clean-text"])
+    assert result.exit_code == 0, result.output
+    assert f"provider {world.aurinko.id}: legal_name" in result.output
+    db.rollback()
+    assert db.get(world.aurinko.__class__, world.aurinko.id).legal_name == "Hoiva Aurinko Oy"
+    [event] = db.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "provider.text_repaired")).scalars()
+    assert event.data["fields"] == ["legal_name"]
+    again = settle()
+    assert again.held == [] and [p.creditor_name for p in again.batch.payments] == [
+        "Hoiva Aurinko Oy"]
+    assert "repaired 0 providers" in app.test_cli_runner().invoke(
+        args=["providers", "clean-text"]).output
