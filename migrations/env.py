@@ -1,4 +1,8 @@
-"""Alembic environment: migrates the database given by voucher.migrations (or the app config)."""
+"""Alembic environment: migrates the database given by voucher.migrations (or the app config).
+
+Migrations are expand-then-contract (see README.md here): each one leaves the schema usable by
+the previous release's code, which keeps serving while the database is upgraded.
+"""
 
 from __future__ import annotations
 

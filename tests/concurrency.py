@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -52,3 +53,35 @@ def run_in_parallel(database_url: str, work: Callable, n: int, app=None) -> Coun
         thread.join(timeout=120)
     engine.dispose()
     return outcomes
+
+
+def run_commands_at_once(app, args: list[str], *, n: int = 2,
+                         release: threading.Event | None = None) -> list:
+    """Start the CLI command ``args`` in ``n`` threads at once, each in an app context of its
+    own, as cron does on ``n`` servers. ``release`` (an event the command's work waits for, to
+    hold the first runner inside its work) is set once one runner has ended, or after 20 s.
+    Returns the exit codes (None for a command that just returned); the output goes to
+    ``sys.stdout`` (read it with ``capsys``)."""
+    start = threading.Barrier(n)
+    codes: list = []
+
+    def runner():
+        with app.app_context():
+            start.wait()
+            try:
+                app.cli.main(args=args, prog_name="flask", standalone_mode=False)
+                codes.append(None)
+            except SystemExit as exit_:
+                codes.append(exit_.code)
+
+    threads = [threading.Thread(target=runner) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    if release is not None:
+        deadline = time.monotonic() + 20
+        while all(t.is_alive() for t in threads) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.set()
+    for thread in threads:
+        thread.join(timeout=120)
+    return codes

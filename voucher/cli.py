@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup
 
 from voucher import db
+from voucher.locks import one_run_at_a_time
 
 
 def register_commands(app: Flask) -> None:
@@ -49,10 +50,12 @@ def db_group():
 @db_group.command("upgrade")
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str):
-    """Migrate the database to the newest schema (or a given revision)."""
+    """Migrate the database to the newest schema (or a given revision). One upgrade at a
+    time: a second one waits for the first, then finds nothing left to do."""
     from voucher.migrations import upgrade
 
-    upgrade(current_app.config["DATABASE_URL"], revision)
+    upgrade(current_app.config["DATABASE_URL"], revision, on_wait=lambda: click.echo(
+        "db upgrade: another upgrade is running; waiting for it to end"))
     click.echo(f"Database at revision {revision}.")
 
 
@@ -85,6 +88,7 @@ def outbox_group():
 
 @outbox_group.command("send")
 @click.option("--limit", default=100, show_default=True)
+@one_run_at_a_time("outbox send")
 def outbox_send(limit: int):
     """Send due e-mails over SMTP (cron: every minute)."""
     from voucher.mail.services import MailServerUnavailable, send_pending
@@ -105,6 +109,7 @@ def audit_group():
 
 
 @audit_group.command("verify")
+@one_run_at_a_time("audit verify")
 def audit_verify():
     """Verify the hash chain of the audit trail; name the first broken link."""
     from voucher.audit.services import verify_chain

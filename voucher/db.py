@@ -86,6 +86,8 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs) -> Engine:
     ``sqlite_immediate=False`` gives plain deferred transactions, for a reader (a test looking
     at results) that must not hold SQLite's write lock while the app works.
     """
+    # An error's message never carries the statement's values (personal data, tokens).
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs

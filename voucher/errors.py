@@ -190,5 +190,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route pattern, not the path: a path can carry a one-time token.
+        log.exception("unhandled error on %s %s", request.method,
+                      request.url_rule.rule if request.url_rule else "<unmatched>")
         return error_response(500)

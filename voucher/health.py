@@ -27,14 +27,19 @@ def healthz():
 @bp.get("/readyz")
 @public
 def readyz():
-    """Ready for traffic: the database answers and its schema is at the newest migration."""
-    from voucher.migrations import current_revision, head_revision
+    """Ready for traffic: the database answers and its schema is this code's newest migration
+    or a newer one (an upgrade for the next release keeps the running servers in the balancer:
+    migrations are written expand-then-contract)."""
+    from voucher.migrations import current_revision, head_revision, schema_serves_this_code
 
     try:
         current = current_revision(db.engine())
     except sa.exc.DBAPIError:
         return jsonify(status="error", database="unreachable"), 503
     head = head_revision()
-    if current != head:
+    if not schema_serves_this_code(current):
         return jsonify(status="error", database="ok", migration=current, expected=head), 503
+    if current != head:
+        return jsonify(status="ok", database="ok", migration=current, code_head=head,
+                       schema="newer")
     return jsonify(status="ok", database="ok", migration=current)

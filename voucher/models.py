@@ -3,7 +3,7 @@
 from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
 from voucher.alerts.models import OperatorAlert  # noqa: F401
 from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401
-from voucher.audit.models import AuditChainHead, AuditEvent  # noqa: F401
+from voucher.audit.models import AuditChainHead, AuditEvent, AuditText  # noqa: F401
 from voucher.budgets.models import Budget, BudgetEntry  # noqa: F401
 from voucher.catalogue.models import (  # noqa: F401
     IncomeTable,
@@ -35,7 +35,7 @@ from voucher.providers.models import (  # noqa: F401
     ProviderSite,
 )
 from voucher.rate_limits import RateLimitCounter  # noqa: F401
-from voucher.redemptions.models import Redemption  # noqa: F401
+from voucher.redemptions.models import CsvImport, Redemption  # noqa: F401
 from voucher.settlement.models import Payment, PaymentBatch  # noqa: F401
 from voucher.vouchers.models import (  # noqa: F401
     Voucher,

@@ -2,7 +2,7 @@
 (provider_bank_account_changes).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-03 08:00:00.000000
 
 The accounts already on the providers stay as they are and count as verified. At most one
@@ -15,7 +15,7 @@ import voucher.db
 
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -78,6 +78,37 @@ def test_a_duplicate_identity_code_is_refused_even_in_another_form(client, auth,
     assert len(_clients(db)) == count
 
 
+def _refusals(db):
+    db.rollback()
+    return [(int(e.object_id), e.data.get("reason")) for e in db.execute(
+        sa.select(AuditEvent).where(AuditEvent.action == "client.registration_refused")
+        .order_by(AuditEvent.id)).scalars()]
+
+
+def test_registering_another_municipalitys_client_says_nothing_about_them_and_is_audited(
+        client, auth, db, setup):
+    auth.login("kaisa@example.fi", factories.PASSWORD)
+    count = len(_clients(db))
+    response = _register(client, setup["home"], identity_code=STRANGER_CODE)
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "Henkilöä ei voi rekisteröidä kuntiisi" in html
+    assert "on jo rekisteröity" not in html  # not "already a client" of some municipality
+    for secret in ("Nivala", "Outi", "Ulkopuolinen"):
+        assert secret not in html
+    assert 'value="Aino"' in html  # what was typed stays
+    assert len(_clients(db)) == count
+    assert _refusals(db) == [(setup["stranger"].id, "registered_elsewhere")]
+
+
+def test_a_duplicate_in_ones_own_municipality_is_audited_too(client, auth, db, setup):
+    auth.login("kaisa@example.fi", factories.PASSWORD)
+    assert _register(client, setup["home"]).status_code == 303
+    assert _register(client, setup["home"], first_name="Toinen").status_code == 422
+    registered = _clients(db)[-1]
+    assert _refusals(db) == [(registered.id, "already_registered")]
+
+
 def test_a_case_manager_can_register_only_in_their_municipalities(client, auth, db, setup):
     auth.login("kaisa@example.fi", factories.PASSWORD)
     response = _register(client, setup["home"], municipality=setup["other"].id)

@@ -89,3 +89,38 @@ def test_events_of_a_released_savepoint_follow_its_parent(db):
     db.commit()
     actions = db.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id)).scalars().all()
     assert actions == ["thing.kept"]
+
+
+def test_a_free_text_is_kept_beside_its_event_and_a_changed_one_is_named(db):
+    from voucher.audit.models import AuditText
+    from voucher.audit.services import FreeText, readable_data
+
+    record_event(db, Actor.system(), "voucher.cancelled", "voucher", 7,
+                 reason=FreeText("Moved to Oulu"), before="issued")
+    db.commit()
+    event = db.execute(sa.select(AuditEvent)).scalar_one()
+    assert set(event.data) == {"reason", "before"}
+    assert "Oulu" not in str(event.data) and event.data["before"] == "issued"
+    assert readable_data(db, [event])[event.id] == {"reason": "Moved to Oulu",
+                                                     "before": "issued"}
+    assert verify_chain(db).ok
+    db.execute(sa.update(AuditText).values(text="Moved to Kemi"))
+    db.commit()
+    report = verify_chain(db)
+    assert (report.broken_at, report.reason) == (event.id, "a free text does not match its "
+                                                           "digest")
+
+
+def test_a_cancellation_reason_reaches_the_trail_as_free_text(db):
+    """The services mark what people type: a voucher's cancellation reason is not hashed in
+    the clear (it could not be removed at retention)."""
+    from tests import factories
+    from voucher.vouchers.lifecycle import cancel_voucher
+
+    voucher = factories.voucher(db)
+    db.commit()
+    cancel_voucher(db, voucher, reason="The client moved to Oulu", actor=Actor.system())
+    db.commit()
+    event = db.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "voucher.cancelled")).scalar_one()
+    assert "Oulu" not in str(event.data)

@@ -179,6 +179,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "mail.outbox": allow(ADMIN),
     "alerts.index": allow(ADMIN),
     "alerts.resolve": allow(ADMIN),
+    "users.index": allow(ADMIN),
+    "users.lock": allow(ADMIN),
+    "users.unlock": allow(ADMIN),
     "mail.message": allow(ADMIN),
     "providers.review_queue": allow(ADMIN),
     "providers.all_providers": allow(ADMIN),
@@ -296,6 +299,7 @@ class World:
     invitation_token: str
     api_tokens: dict[str, str]
     logins: dict[str, str]  # persona -> e-mail
+    user_b: int = 0  # client B's login (an administrator may lock it)
 
 
 def _one(db, query):
@@ -388,6 +392,7 @@ def build_world(db) -> World:
                 CM_HOME: "casemanager@example.fi", CM_OTHER: "sievi@example.fi",
                 PROVIDER_P: "provider@example.fi", PROVIDER_Q: "kuura@example.fi",
                 ADMIN: "admin@example.fi"},
+        user_b=client_b_user.id,
     )
     db.commit()
     return world
@@ -423,6 +428,7 @@ PARAMETERS = {
     "payment_id": lambda w: w.online_payment_a.id,
     "alert_id": lambda w: w.alert.id,
     "change_id": lambda w: w.bank_change_p.id,
+    "user_id": lambda w: w.user_b,
 }
 
 

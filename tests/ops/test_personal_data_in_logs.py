@@ -1,5 +1,6 @@
-"""No personal identity code reaches the logs: a whole scenario is run with every logger at
-DEBUG and its output is searched for the demo clients' codes (and one typed in)."""
+"""No personal identity code and no one-time token reaches the logs: a whole scenario is run
+with every logger at DEBUG and its output is searched for the demo clients' codes (and one
+typed in) and for the token of a password-reset link that was opened and used."""
 
 import json
 import logging
@@ -59,11 +60,35 @@ def _scenario(app, demo_code: str):
     for path in ("/", "/vouchers/mine", "/my/services/"):
         citizen.get(path)
 
+    # A one-time link: asked for, opened, its form sent with a mismatch (an error page).
+    forgetful = app.test_client()
+    post_form(forgetful, "/password-reset", {"email": "client@example.fi"},
+              form_page="/password-reset")
+    link = _newest_one_time_link(app)
+    page = forgetful.get(link)
+    assert page.status_code == 200
+    post_form(forgetful, link, {"new_password": "uusi-salasana-1",
+                                "confirm_password": "toinen-salasana-2"}, form_page=link)
+    return link.rsplit("/", 1)[1]
+
+
+def _newest_one_time_link(app) -> str:
+    import re
+
+    from voucher.mail.models import OutboxMessage
+
+    with app.app_context():
+        from voucher import db
+
+        body = db.session().execute(sa.select(OutboxMessage.body_text).order_by(
+            OutboxMessage.id.desc()).limit(1)).scalar_one()
+    return re.search(r"https?://[^/\s]+(/password-reset/[^\s]+)", body).group(1)
+
 
 def test_identity_codes_never_reach_the_logs(logged_app, demo, capfd, caplog):
     caplog.set_level(logging.DEBUG)
     demo_code = DEMO_CLIENTS[0]["identity_code"]
-    _scenario(logged_app, demo_code)
+    token = _scenario(logged_app, demo_code)
 
     output = capfd.readouterr()
     text = "\n".join([output.out, output.err, *(r.getMessage() for r in caplog.records),
@@ -74,3 +99,34 @@ def test_identity_codes_never_reach_the_logs(logged_app, demo, capfd, caplog):
     assert demo_code in codes and len(codes) > 10
     leaked = sorted(code for code in codes if code in text or code.replace("-", "") in text)
     assert leaked == [], f"identity codes in the log output: {leaked}"
+    assert len(token) > 20 and token not in text, "a one-time token reached the log output"
+
+
+def test_an_unexpected_error_on_a_one_time_link_logs_its_route_not_its_token(
+        app, client, caplog, monkeypatch):
+    from voucher.accounts import services
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(services, "find_valid_token", broken)
+    token = "Tk" + "x" * 40
+    with caplog.at_level(logging.ERROR):
+        assert client.get(f"/password-reset/{token}").status_code == 500
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "unhandled error on GET /password-reset/<token>" in logged
+    assert token not in logged
+
+
+def test_database_errors_never_carry_the_statements_values(app, db):
+    from voucher.accounts.models import User
+    from voucher.db import make_engine
+
+    secret = "salainen-arvo-" + "z" * 20
+    engine = make_engine(app.config["DATABASE_URL"], poolclass=sa.pool.NullPool)
+    try:
+        with pytest.raises(sa.exc.DBAPIError) as raised, engine.begin() as connection:
+            connection.execute(sa.insert(User.__table__).values(email=secret))  # NOT NULLs
+    finally:
+        engine.dispose()
+    assert secret not in str(raised.value)

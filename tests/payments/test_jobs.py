@@ -50,6 +50,33 @@ def test_two_runners_at_the_same_minute_make_each_refund_once(app, db, world, st
     assert set(db.execute(sa.select(OnlineRefund.status)).scalars()) == {RefundStatus.SUCCEEDED}
 
 
+@pytest.mark.postgres_only
+def test_two_run_jobs_commands_at_once_refund_once_and_one_of_them_skips(
+        app, db, world, stripe_fake, capsys, monkeypatch):
+    from tests.concurrency import run_commands_at_once
+
+    payment = _paid_with_voids(db, world, stripe_fake)
+    capsys.readouterr()
+    # The runner that holds the lock waits inside its work until the other has ended.
+    release = threading.Event()
+    real = jobs.run_due_jobs
+
+    def held_run_due_jobs(**kwargs):
+        release.wait(timeout=30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(jobs, "run_due_jobs", held_run_due_jobs)
+
+    codes = run_commands_at_once(app, ["payments", "run-jobs"], release=release)
+
+    output = capsys.readouterr().out
+    assert set(codes) == {None}, output
+    assert output.count("payments run-jobs: skipped, another run holds the lock") == 1, output
+    assert "Stripe jobs: 3 refunded." in output
+    made = refunds(stripe_fake, payment.stripe_payment_intent_id)
+    assert sorted(r["amount"] for r in made) == [700, 700, 700]
+
+
 def test_a_job_held_by_a_runner_is_left_alone_until_its_lease_ends(app, db, world, stripe_fake):
     payment = _paid_with_voids(db, world, stripe_fake)
     job = db.execute(sa.select(StripeJob).where(StripeJob.online_refund_id.is_not(None))

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.settlement.conftest import events, settle, voucher_for, world  # noqa: F401
 from voucher import clock
-from voucher.accounts.models import LoginAttempt, Role, User
-from voucher.audit.models import AuditEvent
-from voucher.audit.services import Actor, verify_chain
+from voucher.accounts import sessions
+from voucher.accounts.models import LoginAttempt, Role, User, UserSession
+from voucher.audit.models import AuditEvent, AuditText
+from voucher.audit.services import Actor, FreeText, readable_data, record_event, verify_chain
 from voucher.budgets.models import BudgetEntry
 from voucher.clients.models import Client
 from voucher.clients.services import ClientDetails, register_client
@@ -112,6 +113,8 @@ def _run(db, **kwargs):
 
 def test_old_client_is_pseudonymised_and_the_money_still_reconciles(app, db, clients):
     old, account = clients["old"], clients["account"]
+    sessions.open_session(db, account, ip="192.0.2.1")  # a login, with its address
+    db.commit()
     money_before = _money(db)
     report = _run(db)
     assert report.cutoff == dt.date(2028, 6, 1)
@@ -132,6 +135,7 @@ def test_old_client_is_pseudonymised_and_the_money_still_reconciles(app, db, cli
     assert db.execute(sa.select(Redemption.note).where(
         Redemption.voucher_id == voucher.id)).scalars().all() == [None, None]
     assert db.execute(sa.select(sa.func.count()).select_from(LoginAttempt)).scalar_one() == 0
+    assert db.execute(sa.select(sa.func.count()).select_from(UserSession)).scalar_one() == 0
     user = db.get(User, account.id)
     assert (user.is_active, user.password_hash, user.email) == (
         False, None, f"pseudonymised-{account.id}@invalid")
@@ -244,3 +248,41 @@ def test_stored_api_answers_older_than_the_retention_period_are_deleted(db, worl
     db.commit()
     assert _run(db).api_replies_deleted == 1
     assert db.execute(sa.select(IdempotencyRecord.key)).scalars().all() == ["recent"]
+
+
+def test_free_texts_in_the_audit_trail_go_with_the_client_and_the_chain_still_verifies(
+        app, client, auth, db, clients):
+    old, voucher = clients["old"], clients["old_voucher"]
+    other = clients["recent"]
+    record_event(db, Actor.system(), "voucher.request_declined", "voucher", voucher.id,
+                 client_id=old.id, reason=FreeText("Aino Virtanen lives too far away"))
+    record_event(db, Actor.system(), "voucher.request_declined", "voucher", voucher.id,
+                 client_id=other.id, reason=FreeText("No free caregivers in December"))
+    db.commit()
+    events_before = db.execute(sa.select(AuditEvent.id, AuditEvent.hash).order_by(
+        AuditEvent.id)).all()
+    [declined] = [e for e in db.execute(sa.select(AuditEvent).where(
+        AuditEvent.action == "voucher.request_declined", AuditEvent.client_id == old.id)
+    ).scalars()]
+    assert "Aino" not in str(declined.data)  # the chain holds only a salted digest
+
+    report = _run(db)
+    assert report.pseudonymised == [old.id] and report.audit_texts_removed >= 1
+    db.expire_all()
+    assert db.execute(sa.select(AuditEvent.id, AuditEvent.hash).order_by(
+        AuditEvent.id).where(AuditEvent.id <= events_before[-1].id)).all() == events_before
+    texts = {row.client_id: row for row in db.execute(
+        sa.select(AuditText.client_id, AuditText.text, AuditText.salt))}
+    assert (texts[old.id].text, texts[old.id].salt) == (None, None)
+    assert texts[other.id].text == "No free caregivers in December" and texts[other.id].salt
+    assert verify_chain(db).ok
+    with app.test_request_context():
+        shown = readable_data(db, [declined])[declined.id]
+    assert shown["reason"] is None
+
+    factories.user(db, role=Role.ADMIN, email="auditor@example.fi")
+    db.commit()
+    auth.login("auditor@example.fi", factories.PASSWORD)
+    page = client.get("/admin/audit/?action=voucher.request_declined").get_data(as_text=True)
+    assert "Aino" not in page and "No free caregivers in December" in page
+    assert "(poistettu säilytysajan päätyttyä)" in page

@@ -1,6 +1,7 @@
 """The provider portal's service events: record with a preview, void, correct, upload CSV."""
 
 import datetime as dt
+from io import BytesIO
 
 import pytest
 import sqlalchemy as sa
@@ -219,3 +220,59 @@ def test_a_control_character_in_the_file_is_reported_by_line_and_column(client, 
                ).encode("utf-8")
     assert _upload(client, content).status_code == 303
     assert _events(db)[0].note == "Lääkäri"
+
+
+def test_a_form_sent_twice_records_once(client, db, provider_login, voucher):
+    import re
+
+    page = client.get(_record_url(voucher)).get_data(as_text=True)
+    key = re.search(r'name="submission_key"[^>]*value="([^"]+)"', page).group(1)
+    data = {"service_date": "2026-11-20", "units": "2", "unit_price_cents": "39,00",
+            "submission_key": key}
+    preview = post_form(client, _record_url(voucher), {**data, "action": "preview"})
+    assert f'value="{key}"' in preview.get_data(as_text=True)  # carried to the save step
+    first = post_form(client, _record_url(voucher), {**data, "action": "save"})
+    again = post_form(client, _record_url(voucher), {**data, "action": "save"})
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert len(_events(db)) == 1
+    db.expire_all()
+    assert db.get(Voucher, voucher.id).units_used == 200  # the units were taken once
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "lähetettiin kahdesti" in shown
+    fresh = client.get(_record_url(voucher)).get_data(as_text=True)
+    assert key not in fresh  # a new form, a new key: the next event records
+
+
+def test_the_same_file_again_is_refused_until_the_provider_says_it_is_new(
+        client, db, provider_login, voucher):
+    content = (HEADER + f"{voucher.code};;5.10.2026;2;39,00;HO-17;\r\n").encode("utf-8")
+    assert _upload(client, content).status_code == 303
+    again = _upload(client, content)
+    assert again.status_code == 422
+    text = again.get_data(as_text=True)
+    assert "Tämä tiedosto on jo kirjattu" in text and "record_repeats" in text
+    assert len(_events(db)) == 1
+    confirmed = post_form(client, "/provider/service-events/upload", {
+        "file": (BytesIO(content), "tapahtumat.csv"), "record_repeats": "y"},
+        content_type="multipart/form-data")
+    assert confirmed.status_code == 303
+    assert len(_events(db)) == 2
+
+
+def test_rows_that_look_recorded_already_are_named_and_recorded_only_on_request(
+        client, db, provider_login, voucher):
+    assert _upload(client, (HEADER + f"{voucher.code};;5.10.2026;2;;;\r\n").encode()) \
+        .status_code == 303
+    edited = (HEADER + f"{voucher.code};;5.10.2026;2;;;\r\n"
+              f"{voucher.code};;6.10.2026;1;;;\r\n").encode()  # another file, a repeated row
+    refused = _upload(client, edited)
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "Rivi 2" in text and "5.10.2026" in text and "Rivi 3" not in text
+    assert len(_events(db)) == 1  # not even the new row: the file is recorded as a whole
+    confirmed = post_form(client, "/provider/service-events/upload", {
+        "file": (BytesIO(edited), "tapahtumat.csv"), "record_repeats": "y"},
+        content_type="multipart/form-data")
+    assert confirmed.status_code == 303
+    assert [(e.service_date.day, e.units) for e in _events(db)] == [(5, 200), (5, 200),
+                                                                    (6, 100)]

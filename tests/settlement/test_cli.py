@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from tests import factories
@@ -37,3 +38,27 @@ def test_the_cli_reports_invoices_that_wait(app, db, world):
     assert result.exit_code == 0
     assert f"waits: invoice {invoice.number}" in result.output
     assert "is not valid" in result.output and "Nothing to pay." in result.output
+
+
+@pytest.mark.postgres_only
+def test_two_settlement_runs_at_once_make_one_batch(app, db, world, capsys):
+    from tests.concurrency import run_commands_at_once
+
+    for provider in (world.aurinko, world.kuura):
+        voucher = voucher_for(db, world, provider)
+        factories.invoice(db, provider, events(db, voucher, (2, 100)))
+    db.commit()
+    capsys.readouterr()
+
+    codes = run_commands_at_once(app, ["settlement", "run"])
+
+    output = capsys.readouterr().out
+    assert set(codes) == {None}, output
+    assert output.count("Payment batch 1: 2 payments") == 1, output
+    # The other run either skipped (it started while the first held the lock) or came after
+    # it and found nothing left to pay.
+    assert ("settlement run: skipped, another run holds the lock" in output
+            or "Nothing to pay." in output), output
+    db.rollback()
+    assert db.execute(sa.select(sa.func.count()).select_from(PaymentBatch)).scalar() == 1
+    assert {i.status for i in db.execute(sa.select(Invoice)).scalars()} == {InvoiceStatus.PAID}

@@ -120,3 +120,49 @@ def test_a_used_up_voucher_releases_its_leftover_after_the_validity(app, db, wor
     assert report.released_cents == 400 and report.expired == 0
     assert voucher.status == VoucherStatus.EXHAUSTED
     assert lifecycle.expire_vouchers(db, today=D(2026, 12, 2)).released_cents == 0
+
+
+def _used_up(db, world):
+    """A voucher that used every unit at 24 €, below its 25 € value: 4 € of it is left over."""
+    voucher = _assigned(db, world, units=400, valid_from=D(2026, 11, 1),
+                        valid_until=D(2026, 11, 30))
+    factories.redemption(db, voucher, day=D(2026, 11, 20), units=400, price_cents=2400)
+    return voucher
+
+
+@pytest.mark.postgres_only
+def test_two_expiry_runs_at_once_release_each_leftover_once(app, db, world, database_url):
+    from tests.concurrency import run_in_parallel
+
+    vouchers = [_used_up(db, world) for _ in range(3)]
+    db.commit()
+    assert {v.status for v in vouchers} == {VoucherStatus.EXHAUSTED}
+
+    outcomes = run_in_parallel(database_url, lambda session, _i: lifecycle.expire_vouchers(
+        session, today=D(2026, 12, 1)), 2, app=app)
+
+    assert outcomes == {"ok": 2}
+    releases = db.execute(sa.select(BudgetEntry.voucher_id, BudgetEntry.amount_cents).where(
+        BudgetEntry.kind == EntryKind.RELEASE).order_by(BudgetEntry.voucher_id)).all()
+    assert releases == [(v.id, 400) for v in vouchers]
+
+
+@pytest.mark.postgres_only
+def test_two_expiry_runs_at_once_both_succeed_and_expire_once(app, db, world, database_url):
+    from tests.concurrency import run_in_parallel
+
+    used_up = _used_up(db, world)
+    ended = _assigned(db, world, units=400, valid_from=D(2026, 11, 1),
+                      valid_until=D(2026, 11, 30))
+    factories.redemption(db, ended, day=D(2026, 11, 15), units=125)  # 31,25 € of 100 €
+    db.commit()
+
+    outcomes = run_in_parallel(database_url, lambda session, _i: lifecycle.expire_vouchers(
+        session, today=D(2026, 12, 1)), 2, app=app)
+
+    assert outcomes == {"ok": 2}
+    db.expire_all()
+    assert db.get(type(ended), ended.id).status == VoucherStatus.EXPIRED
+    releases = db.execute(sa.select(BudgetEntry.voucher_id, BudgetEntry.amount_cents).where(
+        BudgetEntry.kind == EntryKind.RELEASE).order_by(BudgetEntry.voucher_id)).all()
+    assert releases == [(used_up.id, 400), (ended.id, 6_875)]

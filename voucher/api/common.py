@@ -55,6 +55,7 @@ limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="api",
                      key_func=_rate_limit_key)(bp)
 
 
+
 def provider_api(view):
     """The caller must present an active token; ``g.api_provider_id`` is its provider."""
 

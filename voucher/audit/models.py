@@ -58,3 +58,23 @@ class AuditChainHead(Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     #: The hash of the newest event (the genesis hash while there are none).
     last_hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditText(Base):
+    """Free text that a person typed into an audited action (a reason for a cancellation, a
+    decline, a rejection), kept beside its event. The event's hashed ``data`` holds only a
+    salted digest of the text, so retention can remove the text and its salt, leaving nothing
+    to guess from, while the hash chain still verifies."""
+
+    __tablename__ = "audit_texts"
+    __table_args__ = (sa.UniqueConstraint("event_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(sa.ForeignKey("audit_events.id"), index=True)
+    #: The name of the field in the event's data ("reason").
+    key: Mapped[str] = mapped_column(sa.String(60))
+    #: The client the event concerns: their retention removes the text.
+    client_id: Mapped[int | None] = mapped_column(sa.ForeignKey("clients.id"), index=True)
+    salt: Mapped[str | None] = mapped_column(sa.String(32))
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    removed_at: Mapped[dt.datetime | None]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -25,11 +26,25 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.audit.models import AuditChainHead, AuditEvent
+from voucher.audit.models import AuditChainHead, AuditEvent, AuditText
 from voucher.db import queue_for_commit, register_queue, take_queued
 
 GENESIS_HASH = "0" * 64
 _PENDING = register_queue("audit_pending")
+#: The key under which an event's data holds the digest of a free text (see AuditText).
+TEXT_DIGEST = "text_sha256"
+
+
+class FreeText(str):
+    """Marks a value of ``record_event`` as free text a person typed: it is kept beside the
+    event (AuditText), removable at retention, and the chain hashes only its salted digest."""
+
+    def __new__(cls, value: str | None):
+        return super().__new__(cls, value or "")
+
+
+def text_digest(salt: str, text: str) -> str:
+    return hashlib.sha256((salt + text).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,14 @@ def record_event(
 ) -> None:
     """Queue an audit event; it is written, chained, in the same transaction's commit."""
     actor = actor or Actor.system()
+    texts = []
+    for key, value in list(data.items()):
+        if isinstance(value, FreeText) and value:
+            salt = secrets.token_hex(16)
+            texts.append({"key": key, "salt": salt, "text": str(value), "client_id": client_id})
+            data[key] = {TEXT_DIGEST: text_digest(salt, str(value))}
     queue_for_commit(session, _PENDING, {
+        "texts": texts,
         "at": clock.now(),
         "actor_user_id": actor.user_id,
         "actor": actor.label,
@@ -143,11 +165,13 @@ def _append_pending_events(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.flush()  # everything else first: the chain's lock is then held only briefly
         for fields in pending:
+            texts = fields.pop("texts")
             json_head, json_tail = canonical_parts(fields)
             appended = session.execute(_chained_insert(), {
                 **fields, "json_head": json_head, "json_tail": json_tail}).scalar_one_or_none()
             if appended is None:
                 raise RuntimeError("the audit chain head row is missing")
+            _store_texts(session, appended, texts)
         return
     # SQLite runs one writer at a time, so the newest hash cannot change under us.
     prev = session.execute(
@@ -155,12 +179,57 @@ def _append_pending_events(session: Session) -> None:
     ).scalar() or GENESIS_HASH
     before_last = prev
     for fields in pending:
+        texts = fields.pop("texts")
         digest = event_hash(prev, fields)
-        session.add(AuditEvent(**fields, prev_hash=prev, hash=digest))
+        stored = AuditEvent(**fields, prev_hash=prev, hash=digest)
+        session.add(stored)
+        if texts:
+            session.flush()
+            _store_texts(session, stored.id, texts)
         before_last, prev = prev, digest
     session.execute(sa.update(AuditChainHead).where(AuditChainHead.id == 1)
                     .values(prev_hash=before_last, last_hash=prev))
     session.flush()
+
+
+def _store_texts(session: Session, event_id: int, texts: list[dict]) -> None:
+    if texts:
+        session.execute(sa.insert(AuditText), [{**t, "event_id": event_id} for t in texts])
+
+
+def readable_data(session: Session, events) -> dict[int, dict]:
+    """Each event's data as people read it: a free text in place of its digest, or None where
+    retention has removed it."""
+    ids = [e.id for e in events]
+    texts = {(t.event_id, t.key): t.text for t in session.execute(
+        sa.select(AuditText).where(AuditText.event_id.in_(ids))).scalars()} if ids else {}
+    return {e.id: {key: texts.get((e.id, key)) if _is_digest(value) else value
+                   for key, value in (e.data or {}).items()} for e in events}
+
+
+def _is_digest(value) -> bool:
+    return isinstance(value, dict) and set(value) == {TEXT_DIGEST}
+
+
+def _altered_texts(session: Session, events) -> set[int]:
+    """The events among ``events`` whose kept free text no longer matches its digest."""
+    by_id = {e.id: e for e in events}
+    altered = set()
+    for text in session.execute(sa.select(AuditText).where(
+            AuditText.event_id.in_(list(by_id)), AuditText.text.is_not(None))).scalars():
+        recorded = (by_id[text.event_id].data or {}).get(text.key)
+        if not _is_digest(recorded) or \
+                recorded[TEXT_DIGEST] != text_digest(text.salt or "", text.text):
+            altered.add(text.event_id)
+    return altered
+
+
+def remove_client_texts(session: Session, client_id: int) -> int:
+    """Retention: the client's free texts and their salts go; the digests in the chain stay."""
+    return session.execute(
+        sa.update(AuditText).where(AuditText.client_id == client_id,
+                                   AuditText.removed_at.is_(None))
+        .values(text=None, salt=None, removed_at=clock.now())).rowcount
 
 
 @dataclass
@@ -186,6 +255,7 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
         ).scalars().all()
         if not rows:
             return ChainReport(checked=checked)
+        altered = _altered_texts(session, rows)
         for row in rows:
             if row.prev_hash != prev:
                 return ChainReport(checked, row.id, "previous-hash link does not match")
@@ -194,6 +264,8 @@ def verify_chain(session: Session, batch_size: int = 5000) -> ChainReport:
                 "client_id", "data")}
             if event_hash(prev, fields) != row.hash:
                 return ChainReport(checked, row.id, "content does not match its hash")
+            if row.id in altered:
+                return ChainReport(checked, row.id, "a free text does not match its digest")
             prev = row.hash
             checked += 1
             last_id = row.id

@@ -9,6 +9,7 @@ from voucher.access import roles
 from voucher.accounts.models import Role
 from voucher.audit.forms import AuditSearchForm
 from voucher.audit.search import AuditQuery, client_number_for, search_audit
+from voucher.audit.services import readable_data
 from voucher.clients.models import Client
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
@@ -36,19 +37,20 @@ def search():
     form = AuditSearchForm(request.args)
     page = request.args.get("page", "1")
     page = int(page) if page.isdigit() and int(page) > 0 else 1
-    results, total, export_client = [], 0, None
+    results, total, export_client, details = [], 0, None, {}
     if form.validate():
         query = AuditQuery(actor_email=form.actor.data, person=form.person.data,
                            object_type=form.object_type.data, object_id=form.object_id.data,
                            action=form.action.data, date_from=form.date_from.data,
                            date_to=form.date_to.data)
         results, total = search_audit(db.session(), query, page=page, per_page=PER_PAGE)
+        details = readable_data(db.session(), [event for event, _email in results])
         export_client = _exportable_client(form.person.data)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     status = 422 if form.errors else 200
     return render_template("audit/search.html", form=form, results=results, total=total,
                            page=page, pages=max(1, -(-total // PER_PAGE)), args=args,
-                           export_client=export_client), status
+                           export_client=export_client, details=details), status
 
 
 def _exportable_client(person: str | None) -> Client | None:

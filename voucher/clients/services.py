@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from voucher import db
 from voucher.accounts.models import Role, User, case_manager_municipalities
 from voucher.accounts.services import create_user, invite_user
 from voucher.audit.services import Actor, record_event
@@ -30,8 +31,19 @@ from voucher.pages import Page, paginate
 class DuplicateClient(DomainError):
     code = "duplicate_client"
     status = 409
-    message = _l("A client with this personal identity code is already registered. Search for "
-                 "the client with the code.")
+    message = _l("A client with this personal identity code is already registered in your "
+                 "municipalities. Search for the client with the code.")
+
+
+class RegisteredElsewhere(DomainError):
+    """The person is a client of a municipality the case manager does not serve: they learn
+    no more than that they cannot register them, and the attempt is audited."""
+
+    code = "registered_elsewhere"
+    status = 409
+    message = _l("This person cannot be registered in your municipalities. If they have moved "
+                 "to one of them, ask an administrator to move their client record. This "
+                 "attempt has been recorded.")
 
 
 class InvitationNotPossible(DomainError):
@@ -121,9 +133,10 @@ def register_client(session: Session, *, identity_code: str, details: ClientDeta
             "the check character (e.g. 131052-308T)."))}) from exc
     details = _clean(details)
     _check_municipality(session, user, details)
-    if session.execute(sa.select(Client.id).where(
-            Client.identity_code_index == protected.index)).first():
-        raise DuplicateClient(field="identity_code")
+    existing = session.execute(sa.select(Client.id, Client.municipality_id).where(
+        Client.identity_code_index == protected.index)).first()
+    if existing:
+        _refuse_duplicate(session, existing, user=user, actor=actor)
     client = Client(identity_code_encrypted=protected.encrypted,
                     identity_code_index=protected.index, identity_code_masked=protected.masked,
                     created_by_user_id=actor.user_id, **vars(details))
@@ -136,6 +149,17 @@ def register_client(session: Session, *, identity_code: str, details: ClientDeta
     record_event(session, actor, "client.registered", "client", client.id, client_id=client.id,
                  municipality_id=client.municipality_id)
     return client
+
+
+def _refuse_duplicate(session: Session, existing, *, user: User, actor: Actor) -> None:
+    """Refuse a second registration, saying only what the case manager may know (whether the
+    client is one of their own), and audit the attempt although the request is refused: a
+    search by identity code outside one's municipalities leaves a trace."""
+    own = existing.municipality_id in _municipality_ids(session, user)
+    db.keep_despite_refusal(lambda lasting: record_event(
+        lasting, actor, "client.registration_refused", "client", existing.id,
+        client_id=existing.id, reason="already_registered" if own else "registered_elsewhere"))
+    raise (DuplicateClient if own else RegisteredElsewhere)(field="identity_code")
 
 
 def update_client(session: Session, client: Client, *, details: ClientDetails, user: User,
@@ -175,9 +199,10 @@ def client_account(session: Session, client_id: int) -> User | None:
     ).scalar_one_or_none()
 
 
-def invite_client(session: Session, client: Client, *, actor: Actor, days: int) -> User:
+def invite_client(session: Session, client: Client, *, actor: Actor, days: int,
+                  link_limits: dict | None = None) -> User:
     """Give the client a login: an e-mail with a link to set a password (sent again while the
-    password has not been set)."""
+    password has not been set, within the accounts' link limits)."""
     if not client.email:
         raise InvitationNotPossible(_l(
             "The client has no e-mail address. Add one to send a login invitation."),
@@ -190,5 +215,5 @@ def invite_client(session: Session, client: Client, *, actor: Actor, days: int) 
         account = create_user(session, email=client.email, role=Role.CLIENT,
                               display_name=client.full_name, actor=actor,
                               language=client.language, client_id=client.id)
-    invite_user(session, account, days=days, actor=actor)
+    invite_user(session, account, days=days, actor=actor, limits=link_limits)
     return account

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import smtplib
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -58,24 +59,35 @@ def queue_email(
     return message
 
 
+#: A password-reset or invitation link's token (the rest of the link stays readable).
+ONE_TIME_LINK = re.compile(r"(/(?:password-reset|invitation)/)[^\s/?#]+")
+
+
+def without_one_time_links(text: str) -> str:
+    """The text with the tokens of one-time links replaced by an ellipsis."""
+    return ONE_TIME_LINK.sub(r"\1…", text)
+
+
 def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
     """Send due messages over SMTP; returns (sent, failed). Failures are retried with backoff.
 
-    Each message is marked sent in its own commit right after delivery, so a crash between two
-    messages never resends the ones already delivered.
+    Safe with several senders at once (every server's cron): each message is claimed before it
+    is sent, by a conditional UPDATE committed on its own that takes a lease (``LEASE``) on
+    it, so two senders never send the same message. The SMTP call runs with no transaction
+    open; the message is then marked sent (or given its retry) in its own commit, so a crash
+    between two messages never resends the ones already delivered, and a sender that died
+    holding a claim leaves the message to be sent again once the lease has run out.
     """
     config = current_app.config
     if not config.get("SMTP_HOST"):
         raise RuntimeError("VOUCHER_SMTP_HOST is not set; e-mail cannot be sent")
-    due = session.execute(
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
-               OutboxMessage.next_attempt_at <= clock.now())
-        .order_by(OutboxMessage.id)
+    due_ids = session.execute(
+        sa.select(OutboxMessage.id).where(_is_due(clock.now())).order_by(OutboxMessage.id)
         .limit(limit)
     ).scalars().all()
+    session.commit()
     sent = failed = 0
-    if not due:
+    if not due_ids:
         return sent, failed
     try:
         smtp = smtplib.SMTP(config["SMTP_HOST"], config["SMTP_PORT"], timeout=30)
@@ -87,10 +99,13 @@ def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
         raise MailServerUnavailable(
             f"cannot reach {config['SMTP_HOST']}:{config['SMTP_PORT']}: {exc}") from exc
     with smtp:
-        for message in due:
-            message.attempts += 1
+        for message_id in due_ids:
+            claimed = _claim(session, message_id, sender=config["MAIL_FROM"])
+            if claimed is None:
+                continue  # another sender has it, or has sent it
+            message, email = claimed
             try:
-                smtp.send_message(_as_email(message, config["MAIL_FROM"]))
+                smtp.send_message(email)
             except smtplib.SMTPException as exc:
                 message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
                 message.next_attempt_at = clock.now() + dt.timedelta(minutes=2**message.attempts)
@@ -99,9 +114,39 @@ def send_pending(session: Session, *, limit: int = 100) -> tuple[int, int]:
             else:
                 message.sent_at = clock.now()
                 message.last_error = None
+                # Delivered: no retry needs the one-time link any more, so neither the
+                # database nor its backups keep it.
+                message.body_text = without_one_time_links(message.body_text)
                 sent += 1
             session.commit()
     return sent, failed
+
+
+#: A sender holds a claimed message this long (far longer than one SMTP call may take, 30 s).
+LEASE = dt.timedelta(minutes=10)
+
+
+def _is_due(now: dt.datetime):
+    return sa.and_(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS,
+                   OutboxMessage.next_attempt_at <= now)
+
+
+def _claim(session: Session, message_id: int, *, sender: str
+           ) -> tuple[OutboxMessage, EmailMessage] | None:
+    """Take the message for this sender and build its e-mail, committed at once; None when it
+    is no longer due: sent, or claimed by another sender whose lease has not run out."""
+    now = clock.now()
+    claimed = session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.id == message_id, _is_due(now))
+        .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        session.commit()
+        return None
+    message = session.get(OutboxMessage, message_id, populate_existing=True)
+    email = _as_email(message, sender)
+    session.commit()  # nothing stays open during the SMTP call
+    return message, email
 
 
 def _as_email(message: OutboxMessage, sender: str) -> EmailMessage:

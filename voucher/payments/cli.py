@@ -14,6 +14,7 @@ import click
 from flask import current_app
 
 from voucher import db
+from voucher.locks import one_run_at_a_time
 
 
 @click.group("payments")
@@ -24,6 +25,7 @@ def payments_group():
 @payments_group.command("run-jobs")
 @click.option("--limit", type=int, default=200, show_default=True,
               help="At most this many jobs in one run.")
+@one_run_at_a_time("payments run-jobs")
 def run_jobs(limit: int):
     """Make the Stripe calls that are due (refunds, cancellations, retries, watches)."""
     from voucher.payments.jobs import run_due_jobs
@@ -41,6 +43,7 @@ def run_jobs(limit: int):
 @click.option("--days", type=int, default=None,
               help="Days after the month's invoice (default VOUCHER_SELF_SHARE_PAY_DAYS; 0 when "
                    "online payment is not in use).")
+@one_run_at_a_time("payments bill-unpaid")
 def bill_unpaid(days: int | None):
     """Queue the cancellation of card payments left half-way for a day, then mark self-shares
     still due DAYS after their invoice as billed by the provider."""
@@ -62,6 +65,7 @@ def bill_unpaid(days: int | None):
 @payments_group.command("reconcile-stripe")
 @click.option("--days", type=int, default=35, show_default=True,
               help="Compare the intents and refunds of this many last days.")
+@one_run_at_a_time("payments reconcile-stripe")
 def reconcile_stripe(days: int):
     """Compare Stripe's intents and refunds with the books: repair what a lost webhook or a
     lost answer left behind, raise an operator alert for the rest. Exits 1 on an alert."""

@@ -7,6 +7,7 @@ from flask import current_app
 
 from voucher import clock, db
 from voucher.crypto import cipher
+from voucher.locks import one_run_at_a_time
 
 
 @click.group("keys")
@@ -40,6 +41,7 @@ def privacy_group():
 
 @privacy_group.command("pseudonymise")
 @click.option("--dry-run", is_flag=True, help="Only count the clients that are due.")
+@one_run_at_a_time("privacy pseudonymise")
 def pseudonymise(dry_run: bool):
     """Pseudonymise clients whose last voucher ended more than VOUCHER_RETENTION_YEARS ago
     (cron: nightly; running it again changes nothing)."""
@@ -57,5 +59,6 @@ def pseudonymise(dry_run: bool):
         click.echo("Dry run: nothing was changed.")
         return
     click.echo(f"Pseudonymised {len(report.pseudonymised)} clients, disabled "
-               f"{report.accounts_disabled} logins, cleared {report.messages_scrubbed} e-mails, "
+               f"{report.accounts_disabled} logins, cleared {report.messages_scrubbed} e-mails "
+               f"and {report.audit_texts_removed} free texts of the audit trail, "
                f"deleted {report.api_replies_deleted} stored API answers.")

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from voucher import clock
 from voucher.accounts.models import Role, User
 from voucher.audit.models import AuditEvent
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, readable_data, record_event
 from voucher.clients.models import Client
 from voucher.clients.services import client_account, client_for_staff, reveal_identity_code
 from voucher.errors import NotFound
@@ -38,6 +37,7 @@ from voucher.i18n import format_date, format_datetime, localized
 from voucher.invoicing.models import Invoice, InvoiceLine
 from voucher.labels import label
 from voucher.mail.models import OutboxMessage
+from voucher.mail.services import without_one_time_links
 from voucher.money import format_cents, format_units
 from voucher.pdf import PdfDocument
 from voucher.providers.models import Provider
@@ -47,9 +47,6 @@ from voucher.vouchers.models import Voucher, VoucherAssignment
 FORMAT = "voucher.client-data-export"
 FORMAT_VERSION = 1
 #: One-time links (password reset, invitation) in e-mails are secrets: never exported.
-_ONE_TIME_LINK = re.compile(r"(/(?:password-reset|invitation)/)[^\s/?#]+")
-
-
 def client_for_export(session: Session, user: User, client_id: int) -> Client:
     """The client whose data ``user`` may export: an administrator any client, a case manager
     those of their municipalities, a client only themself. Others, and pseudonymised clients
@@ -122,6 +119,7 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         .order_by(OutboxMessage.id)).scalars().all() if addresses else []
     audit = session.execute(sa.select(AuditEvent).where(AuditEvent.client_id == client.id)
                             .order_by(AuditEvent.id)).scalars().all()
+    readable = readable_data(session, audit)
     provider_ids = {a.provider_id for a in assignments} | {e.provider_id for e in events} | {
         f.provider_id for f in feedback}
     providers = {p.id: p for p in session.execute(
@@ -224,13 +222,13 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
                       "score": f.score, "comment": f.comment, "given_at": f.created_at}
                      for f in feedback],
         "messages": [{"id": m.id, "to": m.to_address, "subject": m.subject,
-                      "body": _ONE_TIME_LINK.sub(r"\1…", m.body_text), "language": m.language,
+                      "body": without_one_time_links(m.body_text), "language": m.language,
                       "template": m.template, "created_at": m.created_at,
                       "sent_at": m.sent_at} for m in messages],
         "audit_events": [{"id": e.id, "at": e.at, "action": e.action, "actor": e.actor,
                           "actor_user": person(e.actor_user_id),
                           "object_type": e.object_type, "object_id": e.object_id,
-                          "data": e.data} for e in audit],
+                          "data": readable[e.id]} for e in audit],
     }
 
 

@@ -11,8 +11,10 @@ Pseudonymising replaces what identifies the person (name → a random pseudonym,
 its index → NULL, contact data, income, the free texts about them, the income inputs of the
 value calculation, their e-mails in the outbox) and disables and anonymises their login. Ids,
 municipality, vouchers, units, amounts, service events, invoices, payments and the budget ledger
-stay as they are, so every sum still reconciles; the audit trail holds no personal data and
-stays untouched. Each client gets an audit event without personal data. Done rows carry
+stay as they are, so every sum still reconciles. The audit trail's events stay untouched:
+they hold no personal data but the salted digests of the free texts people typed (reasons),
+whose texts and salts, kept beside the events, are removed here, so the chain still verifies.
+Each client gets an audit event without personal data. Done rows carry
 ``pseudonymised_at``, so a second run changes nothing.
 """
 
@@ -27,9 +29,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.accounts.models import LoginAttempt, User, UserToken
+from voucher.accounts.models import LoginAttempt, User, UserSession, UserToken
 from voucher.api.models import IdempotencyRecord
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, record_event, remove_client_texts
 from voucher.clients.models import Client
 from voucher.feedback.models import Feedback
 from voucher.mail.models import OutboxMessage
@@ -54,6 +56,7 @@ class RetentionReport:
     pseudonymised: list[int] = field(default_factory=list)
     accounts_disabled: int = 0
     messages_scrubbed: int = 0
+    audit_texts_removed: int = 0
     api_replies_deleted: int = 0
 
 
@@ -130,6 +133,8 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
         session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email.in_(addresses)))
     if account is not None:
         session.execute(sa.delete(UserToken).where(UserToken.user_id == account.id))
+        # Its sessions (with the addresses they came from) go too, and so every open one ends.
+        session.execute(sa.delete(UserSession).where(UserSession.user_id == account.id))
         account.email = f"pseudonymised-{account.id}@invalid"
         account.display_name = pseudonym
         account.password_hash = None
@@ -138,6 +143,7 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
         account.is_active = False
         account.session_version += 1  # any open session ends
         report.accounts_disabled = 1
+    report.audit_texts_removed = remove_client_texts(session, client.id)
     session.flush()
     record_event(session, actor, "client.pseudonymised", "client", client.id,
                  client_id=client.id, cutoff=cutoff.isoformat(),
@@ -198,6 +204,7 @@ def pseudonymise_expired_clients(
         report.pseudonymised += done.pseudonymised
         report.accounts_disabled += done.accounts_disabled
         report.messages_scrubbed += done.messages_scrubbed
+        report.audit_texts_removed += done.audit_texts_removed
         progress(f"client {client_id} pseudonymised")
     report.api_replies_deleted = _delete_old_api_replies(session, cutoff)
     return report

@@ -9,6 +9,7 @@ import click
 from flask import current_app
 
 from voucher import db
+from voucher.locks import one_run_at_a_time
 
 
 @click.group("providers")
@@ -17,6 +18,7 @@ def providers_group():
 
 
 @providers_group.command("check-expiry")
+@one_run_at_a_time("providers check-expiry")
 def check_expiry_command():
     """Remind providers 30 days before their insurance or a document expires, and notify them
     (and flag them to administrators) once it has expired. Idempotent; run daily from cron."""

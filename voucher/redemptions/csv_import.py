@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 
+import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
@@ -34,10 +36,11 @@ from sqlalchemy.orm import Session
 from voucher.audit.services import Actor
 from voucher.csv_writing import SafeWriter
 from voucher.errors import DomainError, ValidationFailed
+from voucher.i18n import format_date, format_datetime
 from voucher.money import format_cents, parse_cents, parse_units
 from voucher.providers.pricing import approved_price_for
 from voucher.providers.supervision import ProviderNotActive, ensure_provider_active
-from voucher.redemptions.models import Redemption
+from voucher.redemptions.models import CsvImport, Redemption, RedemptionStatus
 from voucher.redemptions.queries import usable_vouchers
 from voucher.redemptions.services import (
     EventInput,
@@ -66,6 +69,15 @@ class CsvRejected(DomainError):
     def __init__(self, problems: list[tuple[int, str]]):
         super().__init__()
         self.problems = problems
+
+
+class CsvRepeated(CsvRejected):
+    """The file, or some of its rows, look recorded already; ``problems`` names them. The
+    provider records them only by saying so (``repeats_confirmed``)."""
+
+    code = "csv_repeated"
+    message = _l("Nothing was saved: this looks like service events already recorded. If "
+                 "they are new events, choose the file again, tick the box below and send it.")
 
 
 def template_csv(session: Session, *, provider_id: int, today: dt.date,
@@ -173,16 +185,31 @@ def _message(exc: DomainError) -> str:
 
 
 def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
-               user_id: int | None = None, language: str = "fi") -> list[Redemption]:
+               user_id: int | None = None, language: str = "fi",
+               repeats_confirmed: bool = False) -> list[Redemption]:
     """Record every row of the file, or raise CsvRejected with every bad row (the caller's
-    transaction must then roll back, which the web request does on its 422 answer)."""
+    transaction must then roll back, which the web request does on its 422 answer).
+
+    A file recorded before (the same bytes), or rows that look like events already recorded
+    (the same voucher, date and units), raise CsvRepeated unless ``repeats_confirmed``: a file
+    sent twice by accident never records twice."""
     try:
         ensure_provider_active(session, provider_id)
     except ProviderNotActive as exc:  # one clear answer instead of the same one per row
         raise CsvRejected([(1, str(exc))]) from exc
+    fingerprint = hashlib.sha256(data).hexdigest()
+    earlier = session.execute(
+        sa.select(CsvImport).where(CsvImport.provider_id == provider_id,
+                                   CsvImport.sha256 == fingerprint)
+        .order_by(CsvImport.id.desc()).limit(1)).scalar()
+    if earlier is not None and not repeats_confirmed:
+        raise CsvRepeated([(1, _("This file was already recorded on %(day)s (%(count)d "
+                                 "service events).", day=format_datetime(earlier.imported_at),
+                                 count=earlier.events))])
     header, reader = _rows(_decode(data))
     _check_header(header)
     problems: list[tuple[int, str]] = []
+    repeats: list[tuple[int, str]] = []
     recorded: list[Redemption] = []
     while True:
         try:
@@ -217,13 +244,31 @@ def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
                              _("voucher_code: enter the voucher's code.")))
             continue
         try:
+            event = _event(row)
+            if not repeats_confirmed and _looks_recorded(session, voucher, event):
+                repeats.append((line, _("a service event of this voucher on %(day)s with these "
+                                        "units is already recorded.",
+                                        day=format_date(event.service_date))))
             recorded.append(record_redemption(
-                session, voucher=voucher, event=_event(row), source="csv", actor=actor,
+                session, voucher=voucher, event=event, source="csv", actor=actor,
                 user_id=user_id, language=language))
         except DomainError as exc:
             problems.append((line, _message(exc)))
     if problems:
         raise CsvRejected(problems)
+    if repeats:
+        raise CsvRepeated(repeats)
     if not recorded:
         raise CsvRejected([(2, _("The file has no service events."))])
+    session.add(CsvImport(provider_id=provider_id, sha256=fingerprint, events=len(recorded),
+                          imported_by_user_id=user_id))
     return recorded
+
+
+def _looks_recorded(session: Session, voucher, event) -> bool:
+    """An event of the voucher on the same date with the same units is already recorded
+    (before this file, or by an earlier row of it)."""
+    return session.execute(sa.select(Redemption.id).where(
+        Redemption.voucher_id == voucher.id, Redemption.service_date == event.service_date,
+        Redemption.units == event.units, Redemption.status != RedemptionStatus.VOID,
+        Redemption.corrects_id.is_(None)).limit(1)).first() is not None

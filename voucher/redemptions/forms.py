@@ -6,7 +6,7 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
@@ -34,6 +34,9 @@ class EventForm(BaseForm):
         description=_l("Your own staff number or code of the caregiver, e.g. HO-17 — never a "
                        "name. It shows clients how many different carers visit them."))
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+    #: Made when the form is first shown and sent with every step: a second "save" of the
+    #: same form (a double click, a reload) is recognised and records nothing.
+    submission_key = HiddenField(validators=[Optional(), Length(max=64)])
 
     def event(self) -> EventInput:
         return EventInput(service_date=self.service_date.data, units=self.units.data,
@@ -60,6 +63,7 @@ class CorrectionForm(EventForm):
 class UploadForm(BaseForm):
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose the CSV file."))],
                      render_kw={"accept": ".csv,text/csv"})
+    record_repeats = BooleanField(_l("Record them anyway: they are new service events"))
 
 
 class FilterForm(BaseForm):

@@ -48,6 +48,8 @@ class Redemption(Base):
             "(client_pays_cents > 0) = (client_share_status IS NOT NULL)",
             name="client_share_status_when_self_share"),
         sa.UniqueConstraint("corrects_id"),
+        # A form sent twice (a double click, a reload) records once.
+        sa.UniqueConstraint("provider_id", "submission_key"),
         sa.Index("ix_redemptions_provider_status_date", "provider_id", "status", "service_date"),
         sa.Index("ix_redemptions_voucher_status", "voucher_id", "status"),
     )
@@ -79,6 +81,9 @@ class Redemption(Base):
         enum_type(ClientShareStatus, "client_share_status"))
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     created_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: The portal form's one-time key (NULL from the API, which has its Idempotency-Key, and
+    #: from a CSV file).
+    submission_key: Mapped[str | None] = mapped_column(sa.String(64))
     voided_at: Mapped[dt.datetime | None]
     voided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
@@ -88,3 +93,18 @@ class Redemption(Base):
     @property
     def is_correction(self) -> bool:
         return self.corrects_id is not None
+
+
+class CsvImport(Base):
+    """A CSV file of service events that was recorded, by its SHA-256: the same file sent
+    again is recognised and recorded again only when the provider says so."""
+
+    __tablename__ = "csv_imports"
+    __table_args__ = (sa.Index("ix_csv_imports_provider_sha256", "provider_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    events: Mapped[int] = mapped_column(sa.Integer)
+    imported_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    imported_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))

@@ -54,6 +54,19 @@ SOURCES = ("portal", "csv", "api")
 _LOOK_UP = object()
 
 
+class AlreadyRecorded(DomainError):
+    """The same form was sent again (a double click, a reload): the first one was recorded."""
+
+    code = "already_recorded"
+    status = 409
+    message = _l("This service event was already recorded: the form was sent twice. Nothing "
+                 "was recorded a second time.")
+
+    def __init__(self, redemption_id: int):
+        super().__init__()
+        self.redemption_id = redemption_id
+
+
 class PriceAboveApproved(DomainError):
     code = "price_above_approved"
     status = 422
@@ -210,9 +223,18 @@ def preview_redemption(session: Session, *, voucher: Voucher, event: EventInput,
                    units_remaining_after=voucher.units_remaining - event.units)
 
 
+def _refuse_repeated_submission(session: Session, provider_id: int, key: str) -> None:
+    with session.no_autoflush:
+        earlier = session.execute(sa.select(Redemption.id).where(
+            Redemption.provider_id == provider_id, Redemption.submission_key == key)).scalar()
+    if earlier is not None:
+        raise AlreadyRecorded(earlier)
+
+
 def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, source: str,
                       actor: Actor, user_id: int | None = None, language: str = "fi",
-                      approved_price_cents=_LOOK_UP) -> Redemption:
+                      approved_price_cents=_LOOK_UP,
+                      submission_key: str | None = None) -> Redemption:
     """Record a delivered service on an assigned voucher: checks as in the preview, then takes
     the units atomically (InsufficientUnits when they are not there). The voucher becomes
     exhausted when its last unit is used; its unused commitment stays until settlement. Only
@@ -221,6 +243,8 @@ def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, 
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
     ensure_provider_active(session, voucher.provider_id)
+    if submission_key:
+        _refuse_repeated_submission(session, voucher.provider_id, submission_key)
     preview = preview_redemption(session, voucher=voucher, event=event, language=language,
                                  check_units=False, approved_price_cents=approved_price_cents)
     period = take_units(session, voucher, event.service_date, event.units, language)
@@ -232,10 +256,17 @@ def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, 
         client_pays_cents=preview.client_pays_cents, status=RedemptionStatus.RECORDED,
         caregiver_ref=event.caregiver_ref or None, note=event.note or None, source=source,
         client_share_status=ClientShareStatus.DUE if preview.client_pays_cents > 0 else None,
-        created_by_user_id=user_id,
+        created_by_user_id=user_id, submission_key=submission_key,
     )
     session.add(redemption)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except sa.exc.IntegrityError:  # the same form, sent twice at the same moment
+        if not submission_key:
+            raise
+        _refuse_repeated_submission(session, voucher.provider_id, submission_key)
+        raise
     record_event(session, actor, "redemption.recorded", "redemption", redemption.id,
                  client_id=voucher.client_id, voucher_id=voucher.id,
                  provider_id=voucher.provider_id, service_date=event.service_date,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import (
     Blueprint,
     Response,
@@ -71,6 +73,7 @@ def record(code: str):
     form = EventForm()
     if request.method == "GET":
         today = clock.today()
+        form.submission_key.data = secrets.token_urlsafe(24)
         form.service_date.data = min(today, voucher.valid_until)
         form.unit_price_cents.data = approved_price_for(
             session, voucher.provider_id, voucher.service_type_id, form.service_date.data)
@@ -82,11 +85,15 @@ def record(code: str):
         if action == "save":
             redemption = services.record_redemption(
                 session, voucher=voucher, event=form.event(), source="portal",
-                actor=current_actor(), user_id=current_user.id, language=language)
+                actor=current_actor(), user_id=current_user.id, language=language,
+                submission_key=form.submission_key.data or None)
         else:
             preview = services.preview_redemption(session, voucher=voucher,
                                                   event=form.event(), language=language)
             return _event_form_page("redemptions/record.html", form, voucher, preview=preview)
+    except services.AlreadyRecorded as exc:
+        flash(str(exc), "info")
+        return redirect(url_for("redemptions.index"), code=303)
     except DomainError as exc:
         form.add_errors(exc)
         return _event_form_page("redemptions/record.html", form, voucher)
@@ -151,7 +158,7 @@ def correct(redemption_id: int):
 @roles(Role.PROVIDER)
 def upload():
     form = UploadForm()
-    problems = []
+    problems, repeated = [], False
     if form.validate_on_submit():
         limit = current_app.config["MAX_UPLOAD_BYTES"]
         data = form.file.data.read(limit + 1)
@@ -161,15 +168,18 @@ def upload():
                                                     "MB).", mb=max(1, limit // 2**20)))])
             recorded = csv_import.record_csv(
                 db.session(), provider_id=current_user.provider_id, data=data,
-                actor=current_actor(), user_id=current_user.id, language=current_language())
+                actor=current_actor(), user_id=current_user.id, language=current_language(),
+                repeats_confirmed=form.record_repeats.data)
         except csv_import.CsvRejected as exc:
             form.form_errors.append(str(exc))
             problems = exc.problems
+            repeated = isinstance(exc, csv_import.CsvRepeated)
+            form.record_repeats.data = False  # ticked again only on purpose
         else:
             flash(_("%(count)d service events recorded from the file.", count=len(recorded)),
                   "success")
             return redirect(url_for("redemptions.index"), code=303)
-    return render_form("redemptions/upload.html", form, problems=problems,
+    return render_form("redemptions/upload.html", form, problems=problems, repeated=repeated,
                        columns=csv_import.COLUMNS)
 
 

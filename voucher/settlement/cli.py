@@ -10,6 +10,7 @@ from flask import current_app
 from flask_babel import force_locale
 
 from voucher import db
+from voucher.locks import one_run_at_a_time
 from voucher.money import format_cents
 
 
@@ -30,6 +31,7 @@ def settlement_group():
 @settlement_group.command("run")
 @click.option("--up-to", "up_to", metavar="YYYY-MM-DD",
               help="Only invoices approved on or before this date.")
+@one_run_at_a_time("settlement run")
 def settlement_run(up_to: str | None):
     """Pay approved invoices: spending, payments and the pain.001 file, in one transaction."""
     from voucher.audit.services import Actor
@@ -60,6 +62,7 @@ def settlement_run(up_to: str | None):
 @click.command("reconcile")
 @click.option("--from", "starts_on", metavar="YYYY-MM-DD", help="First day of the period.")
 @click.option("--to", "ends_on", metavar="YYYY-MM-DD", help="Last day of the period.")
+@one_run_at_a_time("reconcile")
 def reconcile(starts_on: str | None, ends_on: str | None):
     """Check that budgets, ledger, service events, invoices and payments add up; exit 1 and
     name every difference when they do not. Prints the all-time figures (cents) first."""

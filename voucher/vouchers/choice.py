@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from voucher import clock
 from voucher.accounts.models import User
 from voucher.audit.models import AuditEvent
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, FreeText, record_event
 from voucher.errors import ConcurrentUpdate, DomainError, ValidationFailed
 from voucher.money import units_times_cents
 from voucher.providers.listing import find_listed
@@ -214,7 +214,8 @@ def decline_request(session: Session, assignment: VoucherAssignment, *, reason: 
                      responded_by_user_id=actor.user_id)
     voucher = assignment.voucher
     record_event(session, actor, "voucher.request_declined", "voucher", voucher.id,
-                 client_id=voucher.client_id, assignment_id=assignment.id, reason=reason)
+                 client_id=voucher.client_id, assignment_id=assignment.id,
+                 reason=FreeText(reason))
     notices.notify_client(session, voucher, "request_declined", provider=assignment.provider,
                           reason=reason)
     if assignment.chosen_via == "case_manager":

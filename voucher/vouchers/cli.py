@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from voucher import clock, db
+from voucher.locks import one_run_at_a_time
 from voucher.money import format_cents
 
 
@@ -17,6 +18,7 @@ def vouchers_group():
 @click.option("--grace-days", default=14, show_default=True, type=click.IntRange(0, 365),
               help="Days after the validity during which providers may still record services "
                    "delivered within it.")
+@one_run_at_a_time("vouchers expire")
 def expire(grace_days: int):
     """Expire vouchers whose validity has ended and release what they did not use."""
     from voucher.vouchers.lifecycle import expire_vouchers

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.accounts.models import User
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, FreeText, record_event
 from voucher.budgets import ledger
 from voucher.budgets.models import Budget
 from voucher.catalogue.models import ServiceType
@@ -151,7 +151,7 @@ def reject_decision(session: Session, voucher: Voucher, *, reason: str, actor: A
     states.move(session, voucher, VoucherStatus.CANCELLED, cancelled_at=clock.now(),
                 cancel_reason=reason.strip())
     record_event(session, actor, "voucher.rejected", "voucher", voucher.id,
-                 client_id=voucher.client_id, reason=reason.strip())
+                 client_id=voucher.client_id, reason=FreeText(reason.strip()))
     notices.notify_user(session, session.get(User, voucher.created_by_user_id), voucher,
                         "decision_rejected", reason=reason.strip())
 

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.audit.services import Actor, record_event
+from voucher.audit.services import Actor, FreeText, record_event
 from voucher.budgets import ledger
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.errors import ValidationFailed
@@ -110,7 +110,7 @@ def cancel_voucher(session: Session, voucher: Voucher, *, reason: str, actor: Ac
     released = release_unused(session, voucher, reason="cancelled", user_id=actor.user_id) \
         if before in COMMITTED else 0
     record_event(session, actor, "voucher.cancelled", "voucher", voucher.id,
-                 client_id=voucher.client_id, reason=reason, before=str(before),
+                 client_id=voucher.client_id, reason=FreeText(reason), before=str(before),
                  released_cents=released)
     for assignment in ended:
         notices.notify_provider(session, assignment.provider, voucher, "cancelled_provider")
@@ -136,15 +136,24 @@ def expire_vouchers(session: Session, *, today: dt.date, grace_days: int = 0,
     report = ExpiryReport()
     already_released = sa.exists().where(BudgetEntry.voucher_id == Voucher.id,
                                          BudgetEntry.kind == EntryKind.RELEASE)
-    due = session.execute(
-        sa.select(Voucher).where(
-            Voucher.valid_until < cutoff,
-            sa.or_(Voucher.status.in_([VoucherStatus.PENDING_APPROVAL, VoucherStatus.ISSUED,
-                                       VoucherStatus.ASSIGNED]),
-                   sa.and_(Voucher.status == VoucherStatus.EXHAUSTED, ~already_released)))
-        .order_by(Voucher.id)
-    ).scalars().all()
-    for voucher in due:
+    is_due = sa.and_(
+        Voucher.valid_until < cutoff,
+        sa.or_(Voucher.status.in_([VoucherStatus.PENDING_APPROVAL, VoucherStatus.ISSUED,
+                                   VoucherStatus.ASSIGNED]),
+               sa.and_(Voucher.status == VoucherStatus.EXHAUSTED, ~already_released)))
+    due_ids = session.execute(
+        sa.select(Voucher.id).where(is_due).order_by(Voucher.id)).scalars().all()
+    for voucher_id in due_ids:
+        # Two runs at once (cron on every server): the row lock queues the second behind the
+        # first, and the second looks again once it has the lock (a statement of its own, so
+        # it sees what the first committed), finding the voucher expired or its leftover
+        # released: a commitment is released once.
+        session.execute(sa.select(Voucher.id).where(Voucher.id == voucher_id).with_for_update())
+        voucher = session.execute(
+            sa.select(Voucher).where(Voucher.id == voucher_id, is_due)
+            .execution_options(populate_existing=True)).scalar_one_or_none()
+        if voucher is None:
+            continue
         before = voucher.status
         if before != VoucherStatus.EXHAUSTED:
             end_assignments(session, voucher)
