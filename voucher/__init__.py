@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from voucher import db, errors, i18n, security
+    from voucher import db, errors, i18n, rate_limits, security
     from voucher.access import register_access_check
     from voucher.accounts import passwords
     from voucher.accounts.services import load_user_for_session
@@ -42,13 +42,20 @@ def _register_extensions(app: Flask) -> None:
     passwords.configure(fast=app.config["TESTING"])
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    rate_limits.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
 
     @login_manager.user_loader
     def _load_user(identity: str):
-        return load_user_for_session(db.session(), identity)
+        # Checked on every request against the session's row on the server (logout, a
+        # password change or an administrator's lock end it on every app server).
+        from flask import session as cookie
+
+        from voucher.accounts.sessions import COOKIE_KEY
+
+        return load_user_for_session(db.session(), identity, cookie.get(COOKIE_KEY))
 
     i18n.init_app(app)
     security.init_app(app)
@@ -75,6 +82,7 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from voucher import health
+    from voucher.accounts.admin_views import bp as users
     from voucher.accounts.two_factor_views import bp as two_factor
     from voucher.accounts.two_factor_views import register_enforcement
     from voucher.accounts.views import bp as accounts
@@ -104,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
         home,
         accounts,
         two_factor,
+        users,
         health.bp,
         mail,
         audit,

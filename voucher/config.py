@@ -260,4 +260,21 @@ def load_config(env: str | None = None) -> dict:
         "LOG_JSON": _env_bool("VOUCHER_LOG_JSON", production),
         "BABEL_DEFAULT_LOCALE": "fi",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
+        # Login throttling (voucher/accounts/throttling.py): pauses, never a lock.
+        #: Failures of one account from one address before that pair has to pause.
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP": _env_int(
+            "VOUCHER_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_IP", 3),
+        #: The longest pause the per-account and per-address counters ask of anyone.
+        "LOGIN_MAX_DELAY_SECONDS": _env_int("VOUCHER_LOGIN_MAX_DELAY_SECONDS", 60),
+        #: Wrong second-step codes that end a pending login, and per account in the window.
+        "LOGIN_MAX_CODE_FAILURES": _env_int("VOUCHER_LOGIN_MAX_CODE_FAILURES", 5),
+        "LOGIN_MAX_CODE_FAILURES_PER_ACCOUNT": _env_int(
+            "VOUCHER_LOGIN_MAX_CODE_FAILURES_PER_ACCOUNT", 10),
+        #: Reset and invitation e-mails an hour, per account and per requesting address.
+        "LINK_EMAILS_PER_ACCOUNT_PER_HOUR": _env_int("VOUCHER_LINK_EMAILS_PER_ACCOUNT_PER_HOUR", 3),
+        "LINK_EMAILS_PER_ADDRESS_PER_HOUR": _env_int(
+            "VOUCHER_LINK_EMAILS_PER_ADDRESS_PER_HOUR", 10),
+        #: Provider users (each of whom may change the provider's bank account) must use
+        #: two-factor authentication.
+        "REQUIRE_PROVIDER_TOTP": _env_bool("VOUCHER_REQUIRE_PROVIDER_TOTP", False),
     }

@@ -6,16 +6,43 @@ import datetime as dt
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, StringField
+from wtforms import PasswordField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, DateInput, ListWidget
 
 from voucher.errors import DomainError, ValidationFailed
 from voucher.money import format_cents, format_units, parse_cents, parse_units
+from voucher.text import RefusedCharacter, clean_text
+
+
+def _cleaner(multiline: bool):
+    def clean(value):
+        """NFC, plain whitespace; a control character is the field's error (``voucher.text``)."""
+        try:
+            return clean_text(value, multiline=multiline)
+        except RefusedCharacter as exc:
+            raise ValueError(str(exc)) from exc
+
+    return clean
+
+
+_CLEAN_LINE, _CLEAN_LINES = _cleaner(False), _cleaner(True)
 
 
 class BaseForm(FlaskForm):
-    """A form whose errors can also come from a service (``add_errors``)."""
+    """A form whose errors can also come from a service (``add_errors``), and whose text
+    fields are cleaned as every input is (``voucher.text.clean_text``): a control character
+    becomes a translated error next to its field; passwords are left exactly as typed."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field_class = unbound_field.field_class
+            filters = tuple(unbound_field.kwargs.get("filters", ()))
+            if issubclass(field_class, StringField) and not issubclass(field_class,
+                                                                      PasswordField):
+                filters = (_CLEAN_LINES if issubclass(field_class, TextAreaField)
+                           else _CLEAN_LINE, *filters)
+            return unbound_field.bind(form=form, filters=filters, **options)
 
     def add_errors(self, exc: DomainError) -> None:
         """Put a service's refusal next to the field it concerns, or on top of the form."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -16,7 +17,20 @@ from flask import Flask, g, has_request_context, request, session
 access_log = logging.getLogger("voucher.access")
 
 
-class JsonFormatter(logging.Formatter):
+#: PostgreSQL's DETAIL line of an error repeats the row or key values ("Failing row contains
+#: (…)", "Key (email)=(…) already exists"); the statement's parameters are hidden by the engine.
+_DATABASE_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+
+
+class _ScrubbedExceptions(logging.Formatter):
+    """Tracebacks without the values a database error repeats."""
+
+    def formatException(self, ei) -> str:
+        return _DATABASE_DETAIL.sub(r"\1 (hidden: it repeats the row's values)",
+                                    super().formatException(ei))
+
+
+class JsonFormatter(_ScrubbedExceptions):
     """One JSON object per line: time, level, logger, message, request id and extra fields."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -36,7 +50,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_ScrubbedExceptions):
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         if has_request_context() and g.get("request_id"):

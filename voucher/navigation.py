@@ -35,6 +35,7 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
     ("reports.index", _l("Reports"), STAFF),
     ("audit.search", _l("Audit trail"), frozenset({Role.ADMIN})),
     ("alerts.index", _l("Alerts"), frozenset({Role.ADMIN})),
+    ("users.index", _l("Users"), frozenset({Role.ADMIN})),
     ("mail.outbox", _l("Outbox"), frozenset({Role.ADMIN})),
 ]
 

@@ -18,7 +18,7 @@ import random
 import time
 
 import sqlalchemy as sa
-from flask import current_app, request
+from flask import Flask, current_app, request
 from limits.storage import Storage
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -109,3 +109,16 @@ class DatabaseStorage(Storage):
 def client_address() -> str:
     """The caller's address as the reverse proxies in front say (see voucher.security)."""
     return request.remote_addr or "unknown"
+
+
+def init_app(app: Flask) -> None:
+    """Call before Flask-Limiter's init_app: hooks run in reverse order, so this one sees the
+    answer after the limiter has added its headers."""
+
+    @app.after_request
+    def _retry_after_only_when_refused(response):
+        # Flask-Limiter puts Retry-After on every answer; it means "wait" only on a 429 or a
+        # 503, so the others lose it (the X-RateLimit-* headers stay).
+        if response.status_code not in (429, 503):
+            response.headers.pop("Retry-After", None)
+        return response

@@ -52,24 +52,30 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def production_environment(database_url: str, env: dict | None = None) -> dict:
+    """The environment of an app server (or a ``flask`` command next to it) in production
+    mode with the benchmark's own keys; ``env`` adds or overrides settings."""
+    return {**os.environ, "VOUCHER_ENV": "production", "VOUCHER_DATABASE_URL": database_url,
+            "VOUCHER_SECRET_KEY": "bench-secret-key-" + "x" * 32,
+            # production refuses the development keys: the benchmark's own
+            "VOUCHER_IDENTITY_KEYS": "YmVuY2htYXJrLWlkZW50aXR5LWtleS0zMi1ieXRlcyE=",
+            "VOUCHER_IDENTITY_INDEX_KEY": "bench-index-key",
+            "VOUCHER_BASE_URL": "https://voucher.bench.invalid",
+            "VOUCHER_MAIL_FROM": "Bench <bench@example.fi>",
+            "VOUCHER_SMTP_HOST": "127.0.0.1",
+            "VOUCHER_AUTHORITY_NAME": "Benchmark authority",
+            "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
+            "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
+            "VOUCHER_API_RATE_LIMIT": "1000000 per minute",
+            "VOUCHER_LOGIN_MAX_FAILURES_PER_IP": "1000000",
+            "VOUCHER_LOG_JSON": "1", **(env or {})}
+
+
 @contextlib.contextmanager
 def gunicorn(database_url: str, *, workers: int = 2, threads: int = 4, env: dict | None = None):
     """Serve the app with gunicorn on a free loopback port; yields (base_url, process)."""
     port = free_port()
-    environment = {**os.environ, "VOUCHER_ENV": "production", "VOUCHER_DATABASE_URL": database_url,
-                   "VOUCHER_SECRET_KEY": "bench-secret-key-" + "x" * 32,
-                   # production refuses the development keys: the benchmark's own
-                   "VOUCHER_IDENTITY_KEYS": "YmVuY2htYXJrLWlkZW50aXR5LWtleS0zMi1ieXRlcyE=",
-                   "VOUCHER_IDENTITY_INDEX_KEY": "bench-index-key",
-                   "VOUCHER_BASE_URL": "https://voucher.bench.invalid",
-                   "VOUCHER_MAIL_FROM": "Bench <bench@example.fi>",
-                   "VOUCHER_SMTP_HOST": "127.0.0.1",
-                   "VOUCHER_AUTHORITY_NAME": "Benchmark authority",
-                   "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
-                   "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
-                   "VOUCHER_API_RATE_LIMIT": "1000000 per minute",
-                   "VOUCHER_LOGIN_MAX_FAILURES_PER_IP": "1000000",
-                   "VOUCHER_LOG_JSON": "1", **(env or {})}
+    environment = production_environment(database_url, env)
     log = open(RESULTS / f"gunicorn-{port}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         [str(ROOT / ".venv/bin/gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",

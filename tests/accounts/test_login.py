@@ -57,33 +57,26 @@ def test_login_redirects_to_next_but_only_within_the_site(client, demo, auth):
     assert response.headers["Location"] == "/"
 
 
-def test_account_locks_after_repeated_failures_and_the_owner_is_told(client, db, auth, outbox):
-    user = factories.user(db, role=Role.ADMIN, email="locked@example.fi")
+def test_repeated_failures_slow_the_guesser_down_and_the_owner_is_told(client, db, auth,
+                                                                       outbox):
+    factories.user(db, role=Role.ADMIN, email="locked@example.fi")
     db.commit()
-    for _ in range(5):
+    for _ in range(3):
         assert auth.login("locked@example.fi", "wrong password").status_code == 422
+    # The fourth try from the same address waits; not even the right password is checked.
     response = auth.login("locked@example.fi", factories.PASSWORD)
     assert response.status_code == 429
     assert "Liian monta" in response.get_data(as_text=True)
+    for _ in range(2):
+        clock.freeze(clock.now() + dt.timedelta(minutes=5))
+        assert auth.login("locked@example.fi", "wrong password").status_code == 422
     notices = outbox("locked@example.fi")
-    assert len(notices) == 1 and "lukittiin" in notices[0].subject
-    db.refresh(user)
-    assert user.locked_until is not None
+    assert len(notices) == 1 and "Epäonnistuneita" in notices[0].subject
     actions = db.execute(sa.select(AuditEvent.action)).scalars().all()
-    assert "user.locked" in actions
+    assert "user.login_slowed" in actions
 
     clock.freeze(clock.now() + dt.timedelta(minutes=16))
     assert auth.login("locked@example.fi", factories.PASSWORD).status_code == 303
-
-
-def test_many_failures_from_one_address_are_throttled(client, db, auth, app):
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 3
-    factories.user(db, email="victim@example.fi")
-    db.commit()
-    for n in range(3):
-        auth.login(f"someone{n}@example.fi", "guess")
-    response = auth.login("victim@example.fi", factories.PASSWORD)
-    assert response.status_code == 429
 
 
 def test_logout_ends_the_session(client, demo, auth):

@@ -339,3 +339,14 @@ def test_another_providers_invoice_is_not_found(api, db):
     db.commit()
     _problem(api.get(f"/invoices/{invoice.id}"), 404, "not_found")
     assert api.get("/invoices").get_json()["total"] == 0
+
+
+def test_text_in_the_body_is_cleaned_and_control_characters_refused(api, db, voucher):
+    body = _problem(api.redeem(voucher.code, {**BODY, "note": "soitto\x07"}, key="c1"), 422,
+                    "validation_error")
+    assert body["errors"][0]["field"] == "note" and "U+0007" in body["errors"][0]["message"]
+    assert _count(db) == 0
+    response = api.redeem(voucher.code, {**BODY, "note": "La\u0308a\u0308ka\u0308ri"}, key="c2")
+    assert response.status_code == 201
+    db.rollback()
+    assert db.execute(sa.select(Redemption.note)).scalar_one() == "Lääkäri"

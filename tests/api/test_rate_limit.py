@@ -23,7 +23,10 @@ def app_config(app_config):
 
 def test_the_limit_answers_429_rate_limited_with_retry_after(api, voucher):
     for _i in range(3):
-        assert api.get("/vouchers").status_code == 200
+        answered = api.get("/vouchers")
+        assert answered.status_code == 200
+        assert "Retry-After" not in answered.headers  # "wait" is said only with a 429
+        assert int(answered.headers["X-RateLimit-Remaining"]) < 3
     response = api.get("/vouchers")
     assert response.status_code == 429
     assert response.mimetype == "application/problem+json"

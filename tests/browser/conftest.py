@@ -175,8 +175,10 @@ def check_page(page) -> None:
                                   && e.getAttribute('aria-label')))
                 .map(e => e.outerHTML.slice(0, 80));
             const hides = e => ['hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+            // A field scrolls its own text (a long e-mail address); that is not clipping.
             const clipped = [...document.querySelectorAll('main *')]
-                .filter(e => hides(e) && e.clientWidth > 1 && e.getClientRects().length
+                .filter(e => !e.matches('input, textarea, select')
+                             && hides(e) && e.clientWidth > 1 && e.getClientRects().length
                              && e.scrollWidth > e.clientWidth + 1)
                 .map(e => e.outerHTML.slice(0, 80));
             const over = e => e.getClientRects().length && !inScroller(e)

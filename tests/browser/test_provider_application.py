@@ -155,7 +155,7 @@ def _register_and_fill_in(page, w, pdf_file):
         page.get_by_label(w["kind"], exact=True).select_option(kind)
         page.get_by_label(w["file"]).set_input_files(pdf_file)
         if until:
-            page.get_by_label(w["valid_until"]).fill(until)
+            page.get_by_role("textbox", name=w["valid_until"]).fill(until)
         page.get_by_role("button", name=w["upload"], exact=True).click()
         axe_check(page)
         expect(page.get_by_text(w["uploaded"])).to_be_visible()

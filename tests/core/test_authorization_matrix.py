@@ -48,7 +48,13 @@ from voucher.mail.models import OutboxMessage
 from voucher.municipalities.models import Municipality
 from voucher.payments.models import OnlinePayment
 from voucher.payments.webhooks import UNKNOWN_INTENT
-from voucher.providers.models import Provider, ProviderDocument, ProviderSite
+from voucher.providers.bank_accounts import request_bank_account_change
+from voucher.providers.models import (
+    BankAccountChange,
+    Provider,
+    ProviderDocument,
+    ProviderSite,
+)
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement.models import PaymentBatch
 from voucher.vouchers.models import AssignmentStatus, Voucher, VoucherAssignment
@@ -173,12 +179,16 @@ ACCESS: dict[str, dict[str, str]] = {
     "mail.outbox": allow(ADMIN),
     "alerts.index": allow(ADMIN),
     "alerts.resolve": allow(ADMIN),
+    "users.index": allow(ADMIN),
+    "users.lock": allow(ADMIN),
+    "users.unlock": allow(ADMIN),
     "mail.message": allow(ADMIN),
     "providers.review_queue": allow(ADMIN),
     "providers.all_providers": allow(ADMIN),
     "providers.admin_provider": allow(ADMIN),
     "providers.review_application": allow(ADMIN),
     "providers.change_standing": allow(ADMIN),
+    "providers.decide_bank_account_change": allow(ADMIN),
     "settlement.index": allow(ADMIN),
     "settlement.run": allow(ADMIN),
     "settlement.batch": allow(ADMIN),
@@ -284,10 +294,12 @@ class World:
     batch: PaymentBatch
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     alert: OperatorAlert
+    bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
     logins: dict[str, str]  # persona -> e-mail
+    user_b: int = 0  # client B's login (an administrator may lock it)
 
 
 def _one(db, query):
@@ -306,6 +318,14 @@ def _pending_payment(db, client: Client) -> OnlinePayment:
     due = services.due_self_shares(db, client.id)[0]
     return services.start_payment(db, client_id=client.id, provider_id=due.provider.id,
                                   period=due.period, actor=Actor.system("test"))
+
+
+def _bank_change(db, provider: Provider) -> BankAccountChange:
+    """P asks to be paid to another account (made through the service)."""
+    from voucher.audit.services import Actor
+
+    return request_bank_account_change(db, provider, iban="FI5810171000000122", bic="NDEAFIHH",
+                                       actor=Actor.system("test"))
 
 
 def build_world(db) -> World:
@@ -362,6 +382,7 @@ def build_world(db) -> World:
         online_payment_a=_pending_payment(db, aino),
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
+        bank_change_p=_bank_change(db, provider_p),
         reset_token=issue_token(db, client_b_user, TokenPurpose.PASSWORD_RESET,
                                 dt.timedelta(hours=2)),
         invitation_token=issue_token(db, client_b_user, TokenPurpose.INVITATION,
@@ -371,6 +392,7 @@ def build_world(db) -> World:
                 CM_HOME: "casemanager@example.fi", CM_OTHER: "sievi@example.fi",
                 PROVIDER_P: "provider@example.fi", PROVIDER_Q: "kuura@example.fi",
                 ADMIN: "admin@example.fi"},
+        user_b=client_b_user.id,
     )
     db.commit()
     return world
@@ -405,6 +427,8 @@ PARAMETERS = {
     "file_format": lambda w: "json",
     "payment_id": lambda w: w.online_payment_a.id,
     "alert_id": lambda w: w.alert.id,
+    "change_id": lambda w: w.bank_change_p.id,
+    "user_id": lambda w: w.user_b,
 }
 
 

@@ -119,8 +119,11 @@ def test_an_unexpected_error_on_a_one_time_link_logs_its_route_not_its_token(
 
 
 def test_database_errors_never_carry_the_statements_values(app, db):
+    """Neither the statement's parameters (hidden by the engine) nor the row values that
+    PostgreSQL repeats in its DETAIL line reach a logged traceback."""
     from voucher.accounts.models import User
     from voucher.db import make_engine
+    from voucher.logs import JsonFormatter, TextFormatter
 
     secret = "salainen-arvo-" + "z" * 20
     engine = make_engine(app.config["DATABASE_URL"], poolclass=sa.pool.NullPool)
@@ -129,4 +132,8 @@ def test_database_errors_never_carry_the_statements_values(app, db):
             connection.execute(sa.insert(User.__table__).values(email=secret))  # NOT NULLs
     finally:
         engine.dispose()
-    assert secret not in str(raised.value)
+    assert "[SQL parameters hidden" in str(raised.value)
+    record = logging.LogRecord("voucher", logging.ERROR, __file__, 1, "failed", None,
+                               (raised.type, raised.value, raised.tb))
+    for formatter in (JsonFormatter(), TextFormatter()):
+        assert secret not in formatter.format(record)

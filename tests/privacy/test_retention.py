@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from tests import factories
 from tests.settlement.conftest import events, settle, voucher_for, world  # noqa: F401
 from voucher import clock
-from voucher.accounts.models import LoginAttempt, Role, User
+from voucher.accounts import sessions
+from voucher.accounts.models import LoginAttempt, Role, User, UserSession
 from voucher.audit.models import AuditEvent, AuditText
 from voucher.audit.services import Actor, FreeText, readable_data, record_event, verify_chain
 from voucher.budgets.models import BudgetEntry
@@ -112,6 +113,8 @@ def _run(db, **kwargs):
 
 def test_old_client_is_pseudonymised_and_the_money_still_reconciles(app, db, clients):
     old, account = clients["old"], clients["account"]
+    sessions.open_session(db, account, ip="192.0.2.1")  # a login, with its address
+    db.commit()
     money_before = _money(db)
     report = _run(db)
     assert report.cutoff == dt.date(2028, 6, 1)
@@ -132,6 +135,7 @@ def test_old_client_is_pseudonymised_and_the_money_still_reconciles(app, db, cli
     assert db.execute(sa.select(Redemption.note).where(
         Redemption.voucher_id == voucher.id)).scalars().all() == [None, None]
     assert db.execute(sa.select(sa.func.count()).select_from(LoginAttempt)).scalar_one() == 0
+    assert db.execute(sa.select(sa.func.count()).select_from(UserSession)).scalar_one() == 0
     user = db.get(User, account.id)
     assert (user.is_active, user.password_hash, user.email) == (
         False, None, f"pseudonymised-{account.id}@invalid")

@@ -4,6 +4,7 @@ built through the same services the pages use."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 
 import pytest
@@ -31,7 +32,9 @@ def business_id() -> str:
             return f"{base}-{0 if remainder == 0 else 11 - remainder}"
 
 
+@functools.cache
 def pdf_bytes(text: str = "Omavalvontasuunnitelma") -> bytes:
+    """A small PDF; the same text gives the same bytes (fpdf2 stamps the time into its id)."""
     pdf = FPDF()
     pdf.add_page()
     pdf.set_font("helvetica", size=12)

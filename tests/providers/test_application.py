@@ -196,3 +196,19 @@ def test_sites_are_added_and_removed_only_by_their_own_provider(client, db, auth
     assert response.status_code == 404
     db.rollback()
     assert db.get(Provider, other.id).sites[0].name == "Vieras"
+
+
+def test_a_control_character_is_refused_next_to_its_field_and_text_is_normalised(
+        client, db, auth, catalogue):
+    provider, _user = _logged_in_draft(db, auth)
+    response = post_form(client, EDIT, {"action": "save", "marketing_name": "Hoiva\x07 Oy",
+                                        "city": "Nivala"})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'id="marketing_name-error"' in html and "ohjausmerkki (U+0007)" in html
+    db.rollback()
+    assert db.get(Provider, provider.id).marketing_name is None  # nothing saved
+    response = post_form(client, EDIT, {"action": "save", "marketing_name": "Ha\u0308ma\u0308\tOy"})
+    assert response.status_code == 303
+    db.rollback()
+    assert db.get(Provider, provider.id).marketing_name == "Hämä Oy"

@@ -206,6 +206,22 @@ def test_a_file_too_large_is_refused(app, client, db, provider_login, voucher):
     assert "suurempi kuin sallittu" in response.get_data(as_text=True)
 
 
+def test_a_control_character_in_the_file_is_reported_by_line_and_column(client, db,
+                                                                       provider_login,
+                                                                       voucher):
+    content = (HEADER + f"{voucher.code};Aino V.;5.10.2026;2;39,00;HO-17;ok\r\n"
+               f"{voucher.code};;6.10.2026;1;;HO-18;kello\x07soi\r\n").encode("utf-8")
+    response = _upload(client, content)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "Rivi 3: note:" in text and "U+0007" in text
+    assert _events(db) == []
+    content = (HEADER + f"{voucher.code};;6.10.2026;1;;HO-18;La\u0308a\u0308ka\u0308ri\r\n"
+               ).encode("utf-8")
+    assert _upload(client, content).status_code == 303
+    assert _events(db)[0].note == "Lääkäri"
+
+
 def test_a_form_sent_twice_records_once(client, db, provider_login, voucher):
     import re
 

@@ -58,6 +58,8 @@ class User(Base):
     totp_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
     #: The last TOTP time step accepted, so a code cannot be replayed.
     totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    #: No longer set: failed logins now slow down further attempts instead of locking the
+    #: account (voucher/accounts/throttling.py); kept so that older rows still read.
     locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     last_login_at: Mapped[dt.datetime | None]
@@ -110,21 +112,62 @@ class UserToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
+    #: The address that asked for the link (a reset form, an inviting staff member): links
+    #: e-mailed per address are limited too.
+    requested_ip: Mapped[str | None] = mapped_column(sa.String(64), index=True)
 
     user: Mapped[User] = relationship()
 
 
+class AttemptKind(enum.StrEnum):
+    PASSWORD = "password"  # noqa: S105 (a kind of attempt, not a password)
+    CODE = "code"  #: the second step (TOTP)
+
+
 class LoginAttempt(Base):
-    """One login attempt, for throttling per account and per IP address."""
+    """One login attempt, for throttling per account, per account and address, and per
+    address (voucher/accounts/throttling.py)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
         sa.Index("ix_login_attempts_email_at", "email", "at"),
         sa.Index("ix_login_attempts_ip_at", "ip", "at"),
+        sa.Index("ix_login_attempts_email_ip_at", "email", "ip", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(sa.String(254))
     ip: Mapped[str] = mapped_column(sa.String(64))
     succeeded: Mapped[bool]
+    kind: Mapped[AttemptKind] = mapped_column(enum_type(AttemptKind, "kind"),
+                                              default=AttemptKind.PASSWORD,
+                                              server_default=AttemptKind.PASSWORD.value)
     at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
+class UserSession(Base):
+    """One login session, kept on the server so that it can be ended there: the browser's
+    cookie holds a random token, this row only its hash. A session is valid while its row is
+    not ended (logout, password or two-factor change, an administrator's lock, too many wrong
+    codes) and the user's ``session_version`` still matches the cookie's. A row awaiting the
+    second login step (the password was right, the code not yet given) is not a session yet,
+    but it counts the wrong codes of that pending login."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (
+        sa.CheckConstraint("failed_codes >= 0", name="failed_codes_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the token in the session cookie.
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: True while the login waits for the second step (the TOTP code).
+    awaiting_code: Mapped[bool] = mapped_column(default=False)
+    #: Wrong codes given in this pending login.
+    failed_codes: Mapped[int] = mapped_column(default=0)
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    ended_at: Mapped[dt.datetime | None]
+    #: logout, password_changed, two_factor_changed, locked, too_many_codes, second_step_passed…
+    end_reason: Mapped[str | None] = mapped_column(sa.String(32))

@@ -1,4 +1,5 @@
-"""Account operations: log in (with throttling), passwords, one-time links, creating users."""
+"""Account operations: log in (throttled by voucher/accounts/throttling.py), passwords,
+one-time links, creating and locking users."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.accounts import passwords
-from voucher.accounts.models import LoginAttempt, Role, TokenPurpose, User, UserToken
+from voucher.accounts import passwords, sessions, throttling
+from voucher.accounts.models import Role, TokenPurpose, User, UserToken
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError, ValidationFailed
 from voucher.mail.services import absolute_url, queue_email
@@ -24,17 +25,26 @@ class InvalidCredentials(DomainError):
     message = _l("The e-mail address or password is wrong.")
 
 
-class TooManyAttempts(DomainError):
-    code = "too_many_attempts"
-    status = 429
-    message = _l("Too many failed login attempts. Try again in %(minutes)d minutes, or reset "
-                 "your password.")
-
-
 class InvalidLink(DomainError):
     code = "invalid_link"
     status = 410
     message = _l("This link has expired or has already been used. Ask for a new one.")
+
+
+class TooManyLinks(DomainError):
+    code = "too_many_links"
+    status = 429
+    message = _l("Several links have already been e-mailed to this account within the hour. "
+                 "Try again later.")
+
+
+#: Reset and invitation e-mails per hour, per account and per requesting address.
+DEFAULT_LINK_LIMITS = {"per_account": 3, "per_address": 10}
+
+
+def link_limits_from(config) -> dict:
+    return {"per_account": config["LINK_EMAILS_PER_ACCOUNT_PER_HOUR"],
+            "per_address": config["LINK_EMAILS_PER_ADDRESS_PER_HOUR"]}
 
 
 class EmailTaken(DomainError):
@@ -53,87 +63,41 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     ).scalar_one_or_none()
 
 
-def _recent_failures(session: Session, column, value: str, since: dt.datetime) -> int:
-    return session.execute(
-        sa.select(sa.func.count()).select_from(LoginAttempt)
-        .where(column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.at >= since)
-    ).scalar_one()
-
-
-def login_limits(config) -> dict:
-    """The throttling settings ``authenticate`` and ``record_failed_login`` take."""
-    return {
-        "max_failures": config["LOGIN_MAX_FAILURES"],
-        "max_failures_per_ip": config["LOGIN_MAX_FAILURES_PER_IP"],
-        "window_minutes": config["LOGIN_WINDOW_MINUTES"],
-    }
-
-
 def authenticate(
     session: Session, *, email: str, password: str, ip: str, limits: dict
 ) -> User:
-    """Check a login; a successful one is recorded. Too many recent failures of the account or
-    of the address refuse even a right password (TooManyAttempts).
+    """Check a login; a successful one is recorded. During a pause that failed attempts asked
+    for (voucher/accounts/throttling.py) even a right password is refused (TooManyAttempts),
+    without being checked.
 
-    ``limits``: max_failures (per account), max_failures_per_ip, window_minutes.
-    A wrong password raises InvalidCredentials, which dooms the request: the caller records the
-    failure with ``record_failed_login`` in a unit of its own, so that it counts.
+    ``limits``: throttling.limits_from(config). A wrong password raises InvalidCredentials,
+    which dooms the request: the caller records the failure with
+    ``throttling.record_failed_login`` in a unit of its own, so that it counts.
     """
     email = normalize_email(email)
-    now = clock.now()
-    window = dt.timedelta(minutes=limits["window_minutes"])
-    minutes = limits["window_minutes"]
-    ip_failures = _recent_failures(session, LoginAttempt.ip, ip, now - window)
-    if ip_failures >= limits["max_failures_per_ip"]:
-        raise TooManyAttempts(minutes=minutes)
+    throttling.check_login_allowed(session, email=email, ip=ip, limits=limits)
     user = find_user_by_email(session, email)
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        remaining = int((user.locked_until - now).total_seconds() // 60) + 1
-        raise TooManyAttempts(minutes=remaining)
-
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if not (ok and user is not None and user.is_active):
         raise InvalidCredentials()
-    session.add(LoginAttempt(email=email[:254], ip=ip, succeeded=True, at=now))
-    user.locked_until = None
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
 
 
-def record_failed_login(session: Session, *, email: str, ip: str, limits: dict) -> None:
-    """A wrong password (or second-factor code) counts against the account and the address;
-    the account locks for the window when it reaches ``max_failures`` (its owner gets an
-    e-mail). Runs in a unit of its own, committed although the login is refused."""
-    email = normalize_email(email)
-    now = clock.now()
-    window = dt.timedelta(minutes=limits["window_minutes"])
-    session.add(LoginAttempt(email=email[:254], ip=ip, succeeded=False, at=now))
-    session.flush()
-    user = find_user_by_email(session, email)
-    if user is None or (user.locked_until is not None and user.locked_until > now):
-        return
-    if _recent_failures(session, LoginAttempt.email, email, now - window) >= \
-            limits["max_failures"]:
-        _lock_account(session, user, until=now + window, ip=ip)
-
-
-def record_login(session: Session, user: User, actor: Actor) -> None:
-    """A session starts (after the password, and the code when two-factor is on)."""
+def record_login(session: Session, user: User, actor: Actor) -> str:
+    """A session starts (after the password, and the code when two-factor is on): its row is
+    created and its token, for the cookie, returned. The address becomes one the account has
+    logged in from (throttling spares it)."""
     user.last_login_at = clock.now()
+    throttling.record_success(session, email=user.email, ip=actor.ip or "unknown")
     record_event(session, actor, "user.logged_in", "user", user.id)
+    return sessions.open_session(session, user, ip=actor.ip)
 
 
-def _lock_account(session: Session, user: User, *, until: dt.datetime, ip: str) -> None:
-    user.locked_until = until
-    record_event(session, Actor.system("login-throttle"), "user.locked", "user", user.id,
-                 until=until.isoformat(), ip=ip)
-    queue_email(session, to=user.email, template="accounts/account_locked",
-                language=user.language, user=user, until=until,
-                reset_link=absolute_url("accounts.request_reset"))
-
-
-def record_logout(session: Session, user: User, actor: Actor) -> None:
+def record_logout(session: Session, user: User, actor: Actor, *, token: str | None) -> None:
+    """The session of ``token`` ends on the server: a copy of its cookie no longer works."""
+    sessions.end(session, token, "logout")
     record_event(session, actor, "user.logged_out", "user", user.id)
 
 
@@ -148,22 +112,24 @@ def _check_new_password(new_password: str, confirm: str | None, email: str) -> N
         raise ValidationFailed(errors)
 
 
-def _set_password(session: Session, user: User, new_password: str) -> None:
+def _set_password(session: Session, user: User, new_password: str,
+                  keep_session: str | None = None) -> None:
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = clock.now()
-    user.session_version += 1  # every other session of this user ends
-    user.locked_until = None
+    # Every other session and pending login of this user ends.
+    sessions.end_all(session, user, "password_changed", keep=keep_session)
 
 
 def change_password(
     session: Session, user: User, *, current_password: str, new_password: str,
-    confirm_password: str, actor: Actor,
+    confirm_password: str, actor: Actor, keep_session: str | None = None,
 ) -> None:
-    """Change one's own password; the current one must be given. Other sessions end."""
+    """Change one's own password; the current one must be given. Other sessions end (all but
+    the one whose token is ``keep_session``)."""
     if not passwords.verify_password(user.password_hash, current_password):
         raise ValidationFailed({"current_password": str(_l("The current password is wrong."))})
     _check_new_password(new_password, confirm_password, user.email)
-    _set_password(session, user, new_password)
+    _set_password(session, user, new_password, keep_session)
     record_event(session, actor, "user.password_changed", "user", user.id)
 
 
@@ -172,10 +138,11 @@ def _hash_token(token: str) -> str:
 
 
 def issue_token(
-    session: Session, user: User, purpose: TokenPurpose, valid_for: dt.timedelta
+    session: Session, user: User, purpose: TokenPurpose, valid_for: dt.timedelta,
+    ip: str | None = None,
 ) -> str:
     """Create a single-use link token; only its hash is stored. Older unused tokens of the same
-    purpose stop working."""
+    purpose stop working. ``ip``: the address that asked for it (counted by link limits)."""
     now = clock.now()
     session.execute(
         sa.update(UserToken)
@@ -185,7 +152,8 @@ def issue_token(
     )
     token = secrets.token_urlsafe(32)
     session.add(UserToken(user_id=user.id, purpose=purpose, token_hash=_hash_token(token),
-                          created_at=now, expires_at=now + valid_for))
+                          created_at=now, expires_at=now + valid_for,
+                          requested_ip=(ip or "")[:64] or None))
     session.flush()
     return token
 
@@ -211,18 +179,40 @@ def _consume_token(session: Session, row: UserToken) -> None:
         raise InvalidLink()
 
 
-def request_password_reset(session: Session, *, email: str, hours: int, ip: str | None) -> None:
-    """E-mail a reset link if the account exists. The answer is the same either way, so the
-    form cannot be used to find out who has an account."""
+def links_allowed(session: Session, user: User, purpose: TokenPurpose, *, ip: str | None,
+                  limits: dict) -> bool:
+    """Whether another link of ``purpose`` may be e-mailed: at most ``per_account`` an hour to
+    the user, and ``per_address`` an hour asked from one address (whatever the accounts), so
+    nobody can flood a mailbox or the outbox."""
+    since = clock.now() - dt.timedelta(hours=1)
+    issued = sa.select(sa.func.count()).select_from(UserToken).where(
+        UserToken.purpose == purpose, UserToken.created_at >= since)
+    if session.execute(issued.where(UserToken.user_id == user.id)).scalar_one() >= \
+            limits["per_account"]:
+        return False
+    return not ip or session.execute(issued.where(UserToken.requested_ip == ip)).scalar_one() \
+        < limits["per_address"]
+
+
+def request_password_reset(session: Session, *, email: str, hours: int, ip: str | None,
+                           limits: dict | None = None) -> None:
+    """E-mail a reset link if the account exists and its link limits allow (``limits``:
+    per_account, per_address, each an hour). The answer is the same in every case, so the form
+    cannot be used to find out who has an account, nor to flood one with e-mail."""
     user = find_user_by_email(session, email)
     if user is None or not user.is_active:
         return
-    token = issue_token(session, user, TokenPurpose.PASSWORD_RESET, dt.timedelta(hours=hours))
+    actor = Actor(None, "password-reset-form", ip)
+    if not links_allowed(session, user, TokenPurpose.PASSWORD_RESET, ip=ip,
+                         limits=limits or DEFAULT_LINK_LIMITS):
+        record_event(session, actor, "user.password_reset_throttled", "user", user.id)
+        return
+    token = issue_token(session, user, TokenPurpose.PASSWORD_RESET, dt.timedelta(hours=hours),
+                        ip=ip)
     queue_email(session, to=user.email, template="accounts/password_reset",
                 language=user.language, user=user, hours=hours,
                 link=absolute_url("accounts.reset_password", token=token))
-    record_event(session, Actor(None, "password-reset-form", ip), "user.password_reset_requested",
-                 "user", user.id)
+    record_event(session, actor, "user.password_reset_requested", "user", user.id)
 
 
 def reset_password(
@@ -261,21 +251,41 @@ def create_user(
     return user
 
 
-def invite_user(session: Session, user: User, *, days: int, actor: Actor) -> str:
-    """E-mail an invitation link with which the user sets a password."""
-    token = issue_token(session, user, TokenPurpose.INVITATION, dt.timedelta(days=days))
+def invite_user(session: Session, user: User, *, days: int, actor: Actor,
+                limits: dict | None = None) -> str:
+    """E-mail an invitation link with which the user sets a password; refused (TooManyLinks)
+    beyond the link limits (``limits``: per_account, per_address, each an hour)."""
+    if not links_allowed(session, user, TokenPurpose.INVITATION, ip=actor.ip,
+                         limits=limits or DEFAULT_LINK_LIMITS):
+        raise TooManyLinks()
+    token = issue_token(session, user, TokenPurpose.INVITATION, dt.timedelta(days=days),
+                        ip=actor.ip)
     queue_email(session, to=user.email, template="accounts/invitation", language=user.language,
                 user=user, days=days, link=absolute_url("accounts.accept_invitation", token=token))
     record_event(session, actor, "user.invited", "user", user.id)
     return token
 
 
-def load_user_for_session(session: Session, identity: str) -> User | None:
-    """Flask-Login's loader: the user of a session identity 'id:version', if still valid."""
+def load_user_for_session(session: Session, identity: str, token: str | None) -> User | None:
+    """Flask-Login's loader: the user of a session identity 'id:version' whose server-side
+    session (``token``, from the cookie) is still open."""
     user_id, _, version = (identity or "").partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = session.get(User, int(user_id))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user
+    return sessions.user_of(session, user_id=int(user_id), version=int(version), token=token)
+
+
+def lock_user(session: Session, user: User, *, actor: Actor) -> None:
+    """An administrator locks an account: it cannot log in, and every session of it ends at
+    once, on every server."""
+    if user.id == actor.user_id:
+        raise DomainError(_l("You cannot lock your own account."))
+    user.is_active = False
+    sessions.end_all(session, user, "locked")
+    record_event(session, actor, "user.locked_by_admin", "user", user.id)
+
+
+def unlock_user(session: Session, user: User, *, actor: Actor) -> None:
+    """An administrator opens a locked account again (its old sessions stay ended)."""
+    user.is_active = True
+    record_event(session, actor, "user.unlocked", "user", user.id)

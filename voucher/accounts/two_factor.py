@@ -1,8 +1,10 @@
 """Two-factor authentication with time-based one-time codes (TOTP, RFC 6238, via pyotp).
 
-Optional for administrators and case managers, required for them when VOUCHER_REQUIRE_TOTP is
-set. The secret is stored encrypted like identity codes; a code is accepted once (the last used
-time step is remembered) and within one step of clock drift.
+Optional for administrators, case managers and provider users; required for staff when
+VOUCHER_REQUIRE_TOTP is set and for provider users when VOUCHER_REQUIRE_PROVIDER_TOTP is.
+Turning it on or off ends the user's other sessions. The secret is stored encrypted like
+identity codes; a code is accepted once (the last used time step is remembered) and within one
+step of clock drift.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.accounts import passwords
-from voucher.accounts.models import User
+from voucher.accounts import passwords, sessions
+from voucher.accounts.models import Role, User
 from voucher.audit.services import Actor, record_event
 from voucher.crypto import cipher
 from voucher.errors import ValidationFailed
@@ -50,22 +52,28 @@ def _matching_step(secret: str, code: str) -> int | None:
     return None
 
 
-def enable(session: Session, user: User, *, secret: str, code: str, actor: Actor) -> None:
-    """Turn two-factor authentication on after the user proved the app works."""
+def enable(session: Session, user: User, *, secret: str, code: str, actor: Actor,
+           keep_session: str | None = None) -> None:
+    """Turn two-factor authentication on after the user proved the app works. Every other
+    session of the user ends (all but ``keep_session``'s)."""
     step = _matching_step(secret, code)
     if step is None:
         raise ValidationFailed({"code": str(_l("The code is wrong. Check that the time on "
                                                "your phone is right and try again."))})
     user.totp_secret_encrypted = cipher().encrypt(secret)
     user.totp_last_step = step
+    sessions.end_all(session, user, "two_factor_changed", keep=keep_session)
     record_event(session, actor, "user.two_factor_enabled", "user", user.id)
 
 
-def disable(session: Session, user: User, *, password: str, actor: Actor) -> None:
+def disable(session: Session, user: User, *, password: str, actor: Actor,
+            keep_session: str | None = None) -> None:
+    """Turn it off; the password must be given. Every other session ends."""
     if not passwords.verify_password(user.password_hash, password):
         raise ValidationFailed({"password": str(_l("The password is wrong."))})
     user.totp_secret_encrypted = None
     user.totp_last_step = None
+    sessions.end_all(session, user, "two_factor_changed", keep=keep_session)
     record_event(session, actor, "user.two_factor_disabled", "user", user.id)
 
 
@@ -80,6 +88,18 @@ def verify(session: Session, user: User, code: str) -> bool:
     return True
 
 
-def required_for(user: User, required_by_config: bool) -> bool:
-    """Staff must use two-factor authentication when the deployment requires it."""
+#: Who may turn two-factor authentication on (clients log in with strong identification).
+AVAILABLE_TO = (Role.ADMIN, Role.CASE_MANAGER, Role.PROVIDER)
+
+
+def available_to(user: User) -> bool:
+    return user.role in AVAILABLE_TO
+
+
+def required_for(user: User, required_by_config: bool, providers_required: bool = False) -> bool:
+    """Staff must use two-factor authentication when the deployment requires it
+    (VOUCHER_REQUIRE_TOTP), and provider users when VOUCHER_REQUIRE_PROVIDER_TOTP is set: each
+    of them may change the provider's bank account, where the authority pays."""
+    if user.role == Role.PROVIDER:
+        return providers_required
     return required_by_config and user.is_staff

@@ -17,6 +17,7 @@ from voucher.api.tokens import authenticate_token, provider_of_token
 from voucher.errors import DomainError, ValidationFailed
 from voucher.extensions import csrf, limiter
 from voucher.rate_limits import client_address
+from voucher.text import RefusedCharacter, clean_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -54,6 +55,7 @@ limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="api",
                      key_func=_rate_limit_key)(bp)
 
 
+
 def provider_api(view):
     """The caller must present an active token; ``g.api_provider_id`` is its provider."""
 
@@ -76,11 +78,15 @@ def public_api(view):
 
 
 def json_body() -> dict:
-    """The request's JSON object, or a validation problem."""
+    """The request's JSON object with its text cleaned (``voucher.text``), or a validation
+    problem."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationFailed({"body": str(_l("The body must be a JSON object."))})
-    return body
+    try:
+        return clean_json(body)  # NFC, plain whitespace; control characters refused
+    except RefusedCharacter as exc:
+        raise ValidationFailed({exc.field: str(exc)}) from exc
 
 
 def page_args() -> tuple[int, int]:

@@ -78,7 +78,11 @@ register_schemas({
                                  "description": "At most your approved price for the service "
                                                 "on the service date; omitted or null: that "
                                                 "price."},
-            "note": {"type": "string", "nullable": True, "maxLength": 2000},
+            "note": {"type": "string", "nullable": True, "maxLength": 2000,
+                     "description": "Free text. Stored normalised to Unicode NFC, tabs and "
+                                    "other spaces as plain spaces; a control character "
+                                    "(other than a line break) is refused with 422 "
+                                    "`validation_error`, like in every text field."},
             "caregiver_ref": {"type": "string", "nullable": True,
                               "maxLength": 64, "pattern": CAREGIVER_PATTERN,
                               "example": "HO-17",
@@ -227,7 +231,10 @@ register_paths({
                                  "monthly allotment; an exhausted voucher has none left); "
                                  "`voucher_not_active`: the "
                                  "voucher is not in your use (expired, cancelled, not yet "
-                                 "assigned) or the date is outside its validity."),
+                                 "assigned) or the date is outside its validity; "
+                                 "`provider_not_active`: your company's approval is "
+                                 "suspended or revoked, so nothing new can be recorded (what "
+                                 "was recorded stays readable)."),
          "422": problem_response("`validation_error`: malformed fields, a future date or units "
                                  "≤ 0; `price_above_approved`: the price is above your "
                                  "approved price on that date; `idempotency_key_reused`: the "
@@ -272,7 +279,10 @@ register_paths({
             {"201": {**json_response("The invoice.", _ref("Invoice")),
                      "headers": {"Location": {"schema": {"type": "string"}}}},
              "409": problem_response("`nothing_to_invoice`: no events to invoice; "
-                                     "`bank_account_missing`: your details lack an IBAN."),
+                                     "`bank_account_missing`: your details lack an IBAN; "
+                                     "`provider_not_active`: your company's approval is "
+                                     "suspended or revoked, so no invoice can be sent (your "
+                                     "invoices already sent are still decided and paid)."),
              "422": problem_response("`period_not_closed`: the month has not ended; "
                                      "`validation_error`: malformed period.")},
             body="InvoiceRequest", operation_id="createInvoice"),

@@ -199,9 +199,10 @@ def client_account(session: Session, client_id: int) -> User | None:
     ).scalar_one_or_none()
 
 
-def invite_client(session: Session, client: Client, *, actor: Actor, days: int) -> User:
+def invite_client(session: Session, client: Client, *, actor: Actor, days: int,
+                  link_limits: dict | None = None) -> User:
     """Give the client a login: an e-mail with a link to set a password (sent again while the
-    password has not been set)."""
+    password has not been set, within the accounts' link limits)."""
     if not client.email:
         raise InvitationNotPossible(_l(
             "The client has no e-mail address. Add one to send a login invitation."),
@@ -214,5 +215,5 @@ def invite_client(session: Session, client: Client, *, actor: Actor, days: int) 
         account = create_user(session, email=client.email, role=Role.CLIENT,
                               display_name=client.full_name, actor=actor,
                               language=client.language, client_id=client.id)
-    invite_user(session, account, days=days, actor=actor)
+    invite_user(session, account, days=days, actor=actor, limits=link_limits)
     return account

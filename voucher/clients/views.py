@@ -10,6 +10,7 @@ from wtforms import SelectChoice
 from voucher import db
 from voucher.access import roles
 from voucher.accounts.models import Role
+from voucher.accounts.services import link_limits_from
 from voucher.clients import services
 from voucher.clients.forms import ClientForm, ClientSearchForm, RegisterClientForm
 from voucher.clients.identity import is_identity_code
@@ -75,7 +76,8 @@ def register():
                 user=current_user, actor=current_actor())
             if form.send_invitation.data:
                 services.invite_client(session, client, actor=current_actor(),
-                                       days=current_app.config["INVITATION_DAYS"])
+                                       days=current_app.config["INVITATION_DAYS"],
+                                       link_limits=link_limits_from(current_app.config))
         except DomainError as exc:
             form.add_errors(exc)
         else:
@@ -141,7 +143,8 @@ def invite(client_id: int):
     client = services.client_for_staff(session, current_user, client_id)
     try:
         services.invite_client(session, client, actor=current_actor(),
-                               days=current_app.config["INVITATION_DAYS"])
+                               days=current_app.config["INVITATION_DAYS"],
+                               link_limits=link_limits_from(current_app.config))
     except DomainError as exc:
         flash(str(exc), "error")
         return redirect(url_for("clients.detail", client_id=client.id), code=303)

@@ -28,7 +28,7 @@ from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceNumberSequence
 from voucher.invoicing.reference import reference_for_invoice
 from voucher.labels import label
 from voucher.mail.services import absolute_url, queue_email
-from voucher.providers.models import Provider
+from voucher.providers.supervision import ensure_provider_active
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
 
@@ -101,11 +101,13 @@ def _take_invoice_number(session: Session) -> int:
 def create_invoice(session: Session, *, provider_id: int, period: dt.date, actor: Actor,
                    user_id: int | None = None) -> Invoice:
     """Invoice the provider's month: PeriodNotClosed before the month has ended,
-    NothingToInvoice when there are no events, and the invoice (``submitted``) otherwise."""
+    NothingToInvoice when there are no events, and the invoice (``submitted``) otherwise. A
+    suspended or revoked provider invoices nothing (ProviderNotActive); its invoices already
+    sent are still decided and paid."""
     period = period.replace(day=1)
+    provider = ensure_provider_active(session, provider_id)
     if period_end(period) >= clock.today():
         raise PeriodNotClosed(period=period_label(period))
-    provider = session.get(Provider, provider_id)
     if not provider.iban:
         raise BankAccountMissing()
     # Lock the events so that a parallel void or a parallel invoice waits for this one.

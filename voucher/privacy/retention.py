@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from voucher import clock
-from voucher.accounts.models import LoginAttempt, User, UserToken
+from voucher.accounts.models import LoginAttempt, User, UserSession, UserToken
 from voucher.api.models import IdempotencyRecord
 from voucher.audit.services import Actor, record_event, remove_client_texts
 from voucher.clients.models import Client
@@ -133,6 +133,8 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
         session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email.in_(addresses)))
     if account is not None:
         session.execute(sa.delete(UserToken).where(UserToken.user_id == account.id))
+        # Its sessions (with the addresses they came from) go too, and so every open one ends.
+        session.execute(sa.delete(UserSession).where(UserSession.user_id == account.id))
         account.email = f"pseudonymised-{account.id}@invalid"
         account.display_name = pseudonym
         account.password_hash = None

@@ -15,9 +15,9 @@ from voucher.accounts.models import Role
 from voucher.catalogue.rates import rates_in_force
 from voucher.errors import DomainError, NotFound, ValidationFailed
 from voucher.labels import label
-from voucher.providers import review, supervision
+from voucher.providers import bank_accounts, review, supervision
 from voucher.providers.completeness import current_documents
-from voucher.providers.forms import ReasonForm, review_form
+from voucher.providers.forms import BankAccountDecisionForm, ReasonForm, review_form
 from voucher.providers.models import Provider, ProviderStatus
 from voucher.providers.notices import decisions_of
 from voucher.providers.views import bp
@@ -50,7 +50,8 @@ def format_waited(delta) -> str:
 def review_queue():
     session = db.session()
     return render_template("providers/queue.html", queue=review.review_queue(session),
-                           waited=review.waited, flagged=supervision.flagged_providers(session))
+                           waited=review.waited, flagged=supervision.flagged_providers(session),
+                           bank_changes=bank_accounts.pending_changes(session))
 
 
 @bp.get("/admin/providers/all")
@@ -90,6 +91,8 @@ def _render_provider(provider: Provider, *, decision_form=None, status=None, **f
         decision_form = review_form(items, formdata=None)
     for name in _ACTIONS:
         forms.setdefault(f"{name}_form", ReasonForm(formdata=None, prefix=name))
+    forms.setdefault("bank_form", BankAccountDecisionForm(formdata=None, prefix="bank"))
+    forms["bank_change"] = bank_accounts.pending_change(session, provider)
     rates = rates_in_force(session, [item.offer.service_type_id for item in items],
                            clock.today())
     context = dict(provider=provider, review_items=items, review_form=decision_form, rates=rates,
@@ -150,3 +153,36 @@ def change_standing(provider_id: int, action: str):
                     status=label(provider.status)), "success")
             return redirect(url_for(".admin_provider", provider_id=provider.id), code=303)
     return _render_provider(provider, status=422, **{f"{action}_form": form})
+
+
+@bp.post("/admin/providers/bank-account-changes/<int:change_id>")
+@roles(Role.ADMIN)
+def decide_bank_account_change(change_id: int):
+    """Approve or reject a provider's change of bank account (a second person's decision)."""
+    session = db.session()
+    change = bank_accounts.find_change(session, change_id)
+    provider = _provider(change.provider_id)
+    form = BankAccountDecisionForm(prefix="bank")
+    approve = request.form.get("decision") == "approve"
+    if form.validate_on_submit():
+        try:
+            if approve:
+                bank_accounts.approve_bank_account_change(session, change, actor=current_actor(),
+                                                          reason=form.reason.data)
+            else:
+                bank_accounts.reject_bank_account_change(session, change, actor=current_actor(),
+                                                         reason=form.reason.data)
+        except ValidationFailed as exc:
+            form.add_errors(exc)
+        except DomainError as exc:
+            if exc.status == 403:
+                raise
+            flash(str(exc), "error")  # decided meanwhile: nothing was done
+            return redirect(url_for(".admin_provider", provider_id=provider.id), code=303)
+        else:
+            flash(_("The new bank account was approved; the next settlement pays it. The "
+                    "provider's users were notified.") if approve else
+                  _("The change of bank account was rejected; payments still go to the "
+                    "verified account. The provider's users were notified."), "success")
+            return redirect(url_for(".admin_provider", provider_id=provider.id), code=303)
+    return _render_provider(provider, status=422, bank_form=form)

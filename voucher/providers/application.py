@@ -6,7 +6,8 @@ What the provider may change depends on where the application is:
   draft);
 - waiting for review: nothing until the decision;
 - approved or suspended: contact data, registers, insurance, area and languages freely; prices
-  by the rules of ``pricing.set_offer_price``; new services are drafts until submitted;
+  by the rules of ``pricing.set_offer_price``; new services are drafts until submitted; the
+  bank account only through a change an administrator approves (``bank_accounts``);
 - revoked: nothing.
 """
 
@@ -23,7 +24,7 @@ from voucher.audit.services import Actor, record_event
 from voucher.catalogue.models import ServiceType
 from voucher.errors import DomainError, ValidationFailed
 from voucher.municipalities.models import Municipality
-from voucher.providers import identifiers, pricing
+from voucher.providers import bank_accounts, identifiers, pricing
 from voucher.providers.completeness import missing_items
 from voucher.providers.models import (
     DecisionAction,
@@ -140,6 +141,11 @@ def save_application(
     ensure_editable(provider)
     details = _validate(session, provider, details, offers)
     changed = []
+    if bank_accounts.account_is_verified(provider) and ("iban" in details or "bic" in details):
+        # An approved provider's account changes only with a second person's approval.
+        bank_accounts.request_bank_account_change(
+            session, provider, iban=details.pop("iban", provider.iban),
+            bic=details.pop("bic", provider.bic), actor=actor)
     for name in DETAIL_FIELDS:
         if name not in details or (name == "legal_name" and
                                    provider.status != ProviderStatus.DRAFT):

@@ -30,6 +30,22 @@ def check_expiry_command():
     click.echo(f"reminders sent {report.reminders}, expiry notices sent {report.expired}")
 
 
+@providers_group.command("clean-text")
+@click.option("--dry-run", is_flag=True, help="Name what would change; change nothing.")
+def clean_text_command(dry_run: bool):
+    """Repair providers' text stored before input was cleaned: NFC, plain whitespace, control
+    characters removed (each change audited, field names only). A provider that settlement
+    held for a control character in its name is paid by the next run."""
+    import voucher.models  # noqa: F401
+    from voucher.providers.text_repair import repair_provider_texts
+
+    with db.command_session() as session:
+        repaired = repair_provider_texts(session, dry_run=dry_run)
+    for provider_id, fields in repaired:
+        click.echo(f"provider {provider_id}: {', '.join(fields)}")
+    click.echo(f"{'would repair' if dry_run else 'repaired'} {len(repaired)} providers")
+
+
 @click.group("documents")
 def documents_group():
     """Provider documents."""

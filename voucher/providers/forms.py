@@ -30,6 +30,7 @@ from voucher.forms import BaseForm, DayField, MoneyField, MultiCheckboxField, po
 from voucher.i18n import LANGUAGES, localized
 from voucher.labels import label
 from voucher.providers.application import DETAIL_FIELDS, OfferInput
+from voucher.providers.bank_accounts import pending_change
 from voucher.providers.completeness import OFFERED
 from voucher.providers.labels import language_name
 from voucher.providers.models import DocumentKind
@@ -140,8 +141,11 @@ def application_form_class(service_types) -> type[ApplicationForm]:
 def application_data(session, provider) -> dict:
     """The saved application as form data."""
     data = {name: getattr(provider, name) for name in DETAIL_FIELDS}
-    if provider.iban:
-        data["iban"] = iban.format(provider.iban)
+    change = pending_change(session, provider)
+    if change is not None:  # the account the provider asked for, waiting for approval
+        data["iban"], data["bic"] = change.iban, change.bic
+    if data["iban"]:
+        data["iban"] = iban.format(data["iban"])
     data["municipalities"] = [m.id for m in provider.municipalities]
     data["languages"] = provider.language_codes
     for offer in provider.services:
@@ -224,3 +228,11 @@ class ReasonForm(BaseForm):
     reason = TextAreaField(_l("Reason"), validators=[
         DataRequired(_l("Give the reason: the provider sees it.")), Length(max=5000)])
 
+
+
+class BankAccountDecisionForm(BaseForm):
+    """Approve or reject a change of bank account; a rejection needs a reason."""
+
+    reason = TextAreaField(_l("Reason or note"), validators=[Length(max=2000)],
+                           description=_l("Required for a rejection. The provider's users "
+                                          "see it."))

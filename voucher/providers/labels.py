@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from voucher.labels import register
 from voucher.providers.models import (
+    BankAccountChangeStatus,
     DecisionAction,
     DocumentKind,
     PriceStatus,
@@ -35,6 +36,12 @@ register({
     PriceStatus.REJECTED: _l("rejected"),
 })
 register({
+    BankAccountChangeStatus.PENDING: _l("waiting for approval"),
+    BankAccountChangeStatus.APPROVED: _l("approved"),
+    BankAccountChangeStatus.REJECTED: _l("rejected"),
+    BankAccountChangeStatus.WITHDRAWN: _l("withdrawn"),
+})
+register({
     DocumentKind.SELF_MONITORING_PLAN: _l("Self-monitoring plan"),
     DocumentKind.INSURANCE_CERTIFICATE: _l("Liability insurance certificate"),
     DocumentKind.TRADE_REGISTER_EXTRACT: _l("Trade register extract"),
@@ -58,6 +65,10 @@ register({
     DecisionAction.SUSPENDED: _l("Approval suspended"),
     DecisionAction.REINSTATED: _l("Suspension lifted"),
     DecisionAction.REVOKED: _l("Approval revoked"),
+    DecisionAction.BANK_ACCOUNT_CHANGE_REQUESTED: _l("Change of bank account requested"),
+    DecisionAction.BANK_ACCOUNT_CHANGE_APPROVED: _l("Change of bank account approved"),
+    DecisionAction.BANK_ACCOUNT_CHANGE_REJECTED: _l("Change of bank account rejected"),
+    DecisionAction.BANK_ACCOUNT_CHANGE_WITHDRAWN: _l("Change of bank account withdrawn"),
     DecisionAction.MESSAGE: _l("Message from the reviewer"),
 })
 

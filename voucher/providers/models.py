@@ -50,6 +50,9 @@ class Provider(Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     website: Mapped[str | None] = mapped_column(sa.String(300))
+    #: The verified payout account: entered with the application (and reviewed with it); once
+    #: the provider has been approved, changed only by an approved BankAccountChange. Settlement
+    #: pays this account and no other.
     iban: Mapped[str | None] = mapped_column(sa.String(34))
     bic: Mapped[str | None] = mapped_column(sa.String(11))
     in_prepayment_register: Mapped[bool] = mapped_column(default=False)
@@ -251,6 +254,46 @@ class ProviderPrice(Base):
     provider_service: Mapped[ProviderService] = relationship(back_populates="prices")
 
 
+class BankAccountChangeStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    #: Replaced by a newer request, or taken back by the provider, before a decision.
+    WITHDRAWN = "withdrawn"
+
+
+class BankAccountChange(Base):
+    """An approved provider's request to be paid to another account. Until an administrator
+    (not the requester, not a user of the provider) approves it, payments go to the verified
+    account on the provider (``Provider.iban``). Rows are never rewritten after the decision."""
+
+    __tablename__ = "provider_bank_account_changes"
+    __table_args__ = (
+        sa.Index("ix_provider_bank_account_changes_one_pending", "provider_id", unique=True,
+                 sqlite_where=sa.text("status = 'pending'"),
+                 postgresql_where=sa.text("status = 'pending'")),
+        sa.Index("ix_provider_bank_account_changes_status", "status", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(sa.ForeignKey("providers.id"))
+    #: The verified account when the change was requested.
+    old_iban: Mapped[str | None] = mapped_column(sa.String(34))
+    old_bic: Mapped[str | None] = mapped_column(sa.String(11))
+    iban: Mapped[str] = mapped_column(sa.String(34))
+    bic: Mapped[str | None] = mapped_column(sa.String(11))
+    status: Mapped[BankAccountChangeStatus] = mapped_column(
+        enum_type(BankAccountChangeStatus, "status"), default=BankAccountChangeStatus.PENDING)
+    requested_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    requested_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    decided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    #: Why the change was rejected (or a note with the approval).
+    decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    provider: Mapped[Provider] = relationship()
+
+
 class DecisionAction(enum.StrEnum):
     """What a ProviderDecision records."""
 
@@ -269,6 +312,10 @@ class DecisionAction(enum.StrEnum):
     SUSPENDED = "suspended"
     REINSTATED = "reinstated"
     REVOKED = "revoked"
+    BANK_ACCOUNT_CHANGE_REQUESTED = "bank_account_change_requested"
+    BANK_ACCOUNT_CHANGE_APPROVED = "bank_account_change_approved"
+    BANK_ACCOUNT_CHANGE_REJECTED = "bank_account_change_rejected"
+    BANK_ACCOUNT_CHANGE_WITHDRAWN = "bank_account_change_withdrawn"
     #: A reviewer's message with decisions that did not change the provider's state.
     MESSAGE = "message"
 

@@ -33,6 +33,29 @@ WATCHED = (ProviderStatus.SUBMITTED, ProviderStatus.CHANGES_REQUESTED, ProviderS
            ProviderStatus.SUSPENDED)
 
 
+#: The only state in which a provider records service events and invoices.
+ACTIVE = (ProviderStatus.APPROVED,)
+
+
+class ProviderNotActive(DomainError):
+    code = "provider_not_active"
+    status = 409
+    message = _l("Your company's approval is “%(status)s”: no service events can be recorded "
+                 "and no invoices sent. Your service events, invoices and what you are still "
+                 "owed stay visible.")
+
+
+def ensure_provider_active(session: Session, provider_id: int | None) -> Provider:
+    """The one check before anything is recorded or invoiced (portal form, CSV import, API,
+    corrections, monthly invoices): a suspended or revoked provider (or one not approved yet)
+    records nothing new. What it recorded before stays, is invoiced if already invoiced, and
+    is paid when its approved invoices are settled."""
+    provider = session.get(Provider, provider_id) if provider_id is not None else None
+    if provider is None or provider.status not in ACTIVE:
+        raise ProviderNotActive(status=label(provider.status) if provider else "–")
+    return provider
+
+
 class WrongProviderState(DomainError):
     code = "wrong_provider_state"
     status = 409

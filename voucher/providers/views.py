@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from stdnum import iban as iban_number
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from voucher import clock, db
@@ -23,7 +24,7 @@ from voucher.errors import DomainError, NotFound, ValidationFailed, error_respon
 from voucher.extensions import limiter
 from voucher.i18n import current_language
 from voucher.municipalities.models import Municipality
-from voucher.providers import application, documents, registration, sites
+from voucher.providers import application, bank_accounts, documents, registration, sites
 from voucher.providers.completeness import current_documents, missing_items
 from voucher.providers.forms import (
     DocumentForm,
@@ -47,6 +48,13 @@ def _helpers():
 
 
 bp.add_app_template_filter(documents.megabytes, "megabytes")
+bp.add_app_template_filter(bank_accounts.mask_iban, "masked_iban")
+
+
+@bp.app_template_filter("iban")
+def format_iban(value: str | None) -> str:
+    """An IBAN in groups of four, as people read it; empty for none."""
+    return iban_number.format(value) if value else ""
 
 
 def own_provider() -> Provider:
@@ -103,6 +111,7 @@ def my_application():
     return render_template(
         "providers/application.html", provider=provider, current=current_documents(provider),
         decisions=decisions_of(session, provider),
+        bank_change=bank_accounts.pending_change(session, provider),
         missing=missing_items(session, provider)
         if provider.status in application.APPLYING else {},
         editable=provider.status not in application.LOCKED)
@@ -137,6 +146,8 @@ def edit_application():
     service_types = _service_types(provider)
     form = _application_form(provider, service_types)
     if form.validate_on_submit():
+        waiting = bank_accounts.pending_change(session, provider)
+        waiting_before = waiting.id if waiting is not None else None
         try:
             application.save_application(
                 session, provider, actor=current_actor(),
@@ -147,7 +158,13 @@ def edit_application():
             form.add_errors(exc)
             return _render_edit(form, provider, service_types)
         if request.form.get("action") != "submit":
-            flash(_("The application was saved."), "success")
+            change = bank_accounts.pending_change(session, provider)
+            if change is not None and change.id != waiting_before:
+                flash(_("The application was saved. The new bank account is used once the "
+                        "authority has approved it; until then payments go to your current "
+                        "account."), "success")
+            else:
+                flash(_("The application was saved."), "success")
             return redirect(url_for(".my_application"), code=303)
         missing = missing_items(session, provider)
         if missing:

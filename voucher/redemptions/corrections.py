@@ -20,6 +20,7 @@ from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.payments.refunds import refund_self_share
+from voucher.providers.supervision import ensure_provider_active
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.redemptions.services import (
     EventInput,
@@ -110,6 +111,7 @@ def correct_redemption(session: Session, *, provider_id: int, redemption_id: int
     referring to it) that goes on the next invoice, and give its units back; then record the
     right event (``replacement``) when one is given. Only events on an approved invoice can be
     corrected (while the authority decides, the invoice may still come back), and each once."""
+    ensure_provider_active(session, provider_id)
     original = find_provider_redemption(session, provider_id=provider_id,
                                         redemption_id=redemption_id)
     _check_correctable(session, original)

@@ -39,6 +39,7 @@ from voucher.errors import DomainError, ValidationFailed
 from voucher.i18n import format_date, format_datetime
 from voucher.money import format_cents, parse_cents, parse_units
 from voucher.providers.pricing import approved_price_for
+from voucher.providers.supervision import ProviderNotActive, ensure_provider_active
 from voucher.redemptions.models import CsvImport, Redemption, RedemptionStatus
 from voucher.redemptions.queries import usable_vouchers
 from voucher.redemptions.services import (
@@ -46,6 +47,7 @@ from voucher.redemptions.services import (
     find_provider_voucher,
     record_redemption,
 )
+from voucher.text import RefusedCharacter, clean_text
 
 COLUMNS = ("voucher_code", "client", "service_date", "units", "unit_price", "caregiver_ref",
            "note")
@@ -159,6 +161,20 @@ def _event(row: dict[str, str]) -> EventInput:
                       note=row.get("note", "").strip() or None)
 
 
+def _clean_row(header: list[str], cells: list[str]) -> dict[str, str]:
+    """The row's cells by column, cleaned as every input is (``voucher.text``: NFC, plain
+    whitespace, control characters refused with the column in ``field``)."""
+    row = {}
+    for i, name in enumerate(header):
+        try:
+            row[name] = clean_text(cells[i] if i < len(cells) else "",
+                                   multiline=name == "note")
+        except RefusedCharacter as exc:
+            exc.field = name
+            raise
+    return row
+
+
 def _message(exc: DomainError) -> str:
     if isinstance(exc, ValidationFailed):
         return " ".join(f"{_FIELD_COLUMNS.get(field, field)}: {message}"
@@ -177,6 +193,10 @@ def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
     A file recorded before (the same bytes), or rows that look like events already recorded
     (the same voucher, date and units), raise CsvRepeated unless ``repeats_confirmed``: a file
     sent twice by accident never records twice."""
+    try:
+        ensure_provider_active(session, provider_id)
+    except ProviderNotActive as exc:  # one clear answer instead of the same one per row
+        raise CsvRejected([(1, str(exc))]) from exc
     fingerprint = hashlib.sha256(data).hexdigest()
     earlier = session.execute(
         sa.select(CsvImport).where(CsvImport.provider_id == provider_id,
@@ -201,7 +221,11 @@ def record_csv(session: Session, *, provider_id: int, data: bytes, actor: Actor,
                                                 error=str(exc))))
             break
         line = reader.line_num
-        row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)}
+        try:
+            row = _clean_row(header, cells)
+        except RefusedCharacter as exc:
+            problems.append((line, f"{exc.field}: {exc}"))
+            continue
         if not any(value.strip() for value in row.values()) or not (
                 row.get("service_date", "").strip() or row.get("units", "").strip()):
             continue  # an empty line, or a template row left unfilled

@@ -29,6 +29,7 @@ from voucher.i18n import format_date
 from voucher.labels import label
 from voucher.money import UNIT_SCALE, format_cents, format_units, split_payment
 from voucher.providers.pricing import approved_price_for, approved_price_subquery
+from voucher.providers.supervision import ensure_provider_active
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher, VoucherStatus
 from voucher.vouchers.units import (
@@ -124,7 +125,7 @@ def _voucher_with_price() -> sa.Select:
                                                        Voucher.service_type_id, day))
             .where(Voucher.code == sa.bindparam("code"),
                    Voucher.provider_id == sa.bindparam("provider_id"))
-            .options(joinedload(Voucher.service_type)))
+            .options(joinedload(Voucher.service_type), joinedload(Voucher.provider)))
 
 
 def find_voucher_for_event(session: Session, *, provider_id: int, code: str,
@@ -183,6 +184,7 @@ def preview_redemption(session: Session, *, voucher: Voucher, event: EventInput,
     Raises what recording would raise (except a race for the last units). Recording skips the
     units check here (``check_units=False``): it takes the units atomically right after. A
     caller that loaded the approved price on the service date with the voucher passes it."""
+    ensure_provider_active(session, voucher.provider_id)
     _check_input(voucher, event)
     if voucher.status not in (VoucherStatus.ASSIGNED, VoucherStatus.EXHAUSTED):
         raise VoucherNotActive(state=label(voucher.status))
@@ -235,9 +237,12 @@ def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, 
                       submission_key: str | None = None) -> Redemption:
     """Record a delivered service on an assigned voucher: checks as in the preview, then takes
     the units atomically (InsufficientUnits when they are not there). The voucher becomes
-    exhausted when its last unit is used; its unused commitment stays until settlement."""
+    exhausted when its last unit is used; its unused commitment stays until settlement. Only
+    an approved provider records (``ensure_provider_active``: not a suspended or revoked one);
+    the portal form, the CSV import, the API and corrections all come through here."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
+    ensure_provider_active(session, voucher.provider_id)
     if submission_key:
         _refuse_repeated_submission(session, voucher.provider_id, submission_key)
     preview = preview_redemption(session, voucher=voucher, event=event, language=language,

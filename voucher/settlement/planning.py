@@ -5,9 +5,12 @@ The plan only reads. The run (``run.py``) computes it under its lock and then ca
 the settlement page shows the same plan as a preview.
 
 Rules:
-- An invoice is held (left approved and unpaid, reported) when its bank account is not valid,
-  when its totals do not add up to its lines or a line's service event is not waiting for
-  settlement, or when a voucher's spending in a year cannot be covered by its commitment.
+- An invoice is held (left approved and unpaid, reported) when its provider's bank account is
+  not valid, when its provider's data cannot be written into the payment file (a control
+  character in the name, written before input was cleaned, or anything else the SEPA builder
+  refuses: the run finds it and plans again without that provider), when its totals do not
+  add up to its lines or a line's service event is not waiting for settlement, or when a
+  voucher's spending in a year cannot be covered by its commitment.
 - A voucher whose validity crosses a new year committed each year its share. If its spending
   in a year exceeds that year's open commitment, the difference moves from the voucher's other
   years (what they neither spent nor still need for events waiting), as a release there and a
@@ -15,8 +18,10 @@ Rules:
   rounding each event separately (at most one cent per event) are committed from the budget
   (reason ``rounding``). Anything else is held.
 - A provider whose invoices in the run add up to nothing or less (credit notes) is held until
-  later invoices cover the credit. One payment per provider, to the account on its newest
-  invoice.
+  later invoices cover the credit. One payment per provider, to the provider's verified
+  account under its legal name as they are at the run (``Provider.iban`` changes only when an
+  administrator approves a change, ``providers.bank_accounts``), never to an account that an
+  invoice or a pending change names.
 """
 
 from __future__ import annotations
@@ -32,18 +37,25 @@ from voucher.budgets.models import Budget
 from voucher.invoicing.models import Invoice
 from voucher.invoicing.reference import is_valid_reference
 from voucher.money import format_cents
+from voucher.providers.models import Provider
 from voucher.settlement import queries
-from voucher.settlement.sepa import is_valid_account, remittance_for
+from voucher.settlement.sepa import is_valid_account, remittance_for, unwritable_character
 from voucher.vouchers.models import Voucher
 
 #: Why an invoice waits, with the message shown to the administrator.
 HOLD_REASONS = {
-    "invalid_account": _l("The bank account on the invoice (%(iban)s %(bic)s) is not valid."),
+    "invalid_account": _l("The provider's bank account (%(iban)s %(bic)s) is not valid."),
     "totals_differ": _l("The invoice's totals do not add up to its lines, or some of its "
                         "service events are not waiting for settlement. Check the invoice."),
     "commitment_short": _l("Voucher %(voucher)s lacks %(missing)s of commitment for "
                            "%(year)s, and neither its other years nor the budget can cover "
                            "it."),
+    "unwritable_name": _l("The provider's name contains a control character (%(character)s) "
+                          "that cannot be written into the payment file. The invoice waits "
+                          "until the provider's details are corrected; the others are paid."),
+    "payment_file_rejected": _l("The provider's payment could not be written into the payment "
+                                "file (%(problem)s). The invoice waits until the provider's "
+                                "details are corrected; the others are paid."),
     "credit_exceeds": _l("The provider's invoices in this run add up to %(total)s: nothing to "
                          "pay. They wait until later invoices cover the credit."),
 }
@@ -128,16 +140,24 @@ class SettlementPlan:
 
 
 def plan_settlement(session: Session, *, up_to: dt.date | None = None,
-                    lock: bool = False) -> SettlementPlan:
+                    lock: bool = False, rejected: dict[int, str] | None = None
+                    ) -> SettlementPlan:
     """Plan paying every approved, unpaid invoice (approved on or before ``up_to``).
 
-    ``lock`` locks the invoices (the run holds them until it commits)."""
+    ``lock`` locks the invoices (the run holds them until it commits). ``rejected`` (provider
+    id → the problem) holds the invoices of providers whose payment the file builder refused
+    (the run finds them); a name with a control character is found here already, so that the
+    preview shows it too."""
+    # The account paid is the provider's verified one (Provider.iban changes only with an
+    # approval), never what an invoice or a pending change says.
     query = (sa.select(Invoice.id, Invoice.number, Invoice.provider_id, Invoice.provider_name,
-                       Invoice.iban, Invoice.bic, Invoice.reference, Invoice.voucher_total_cents,
-                       Invoice.line_count)
+                       Provider.legal_name.label("creditor_name"), Provider.iban.label("iban"),
+                       Provider.bic.label("bic"), Invoice.reference,
+                       Invoice.voucher_total_cents, Invoice.line_count)
+             .join(Provider, Provider.id == Invoice.provider_id)
              .where(queries.open_invoice_filter(up_to)).order_by(Invoice.number))
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Invoice)
     invoices = {row.id: row for row in session.execute(query)}
     held: dict[int, HeldInvoice] = {}
 
@@ -147,9 +167,14 @@ def plan_settlement(session: Session, *, up_to: dt.date | None = None,
             held[invoice_id] = HeldInvoice(invoice_id, row.number, row.provider_name, reason,
                                            params)
 
+    rejected = rejected or {}
     for row in invoices.values():
         if not is_valid_account(row.iban, row.bic):
             hold(row.id, "invalid_account", iban=row.iban or "", bic=row.bic or "")
+        elif (character := unwritable_character(row.creditor_name)) is not None:
+            hold(row.id, "unwritable_name", character=character)
+        elif row.provider_id in rejected:
+            hold(row.id, "payment_file_rejected", problem=rejected[row.provider_id])
     plan = SettlementPlan(up_to=up_to)
     if len(held) < len(invoices):
         totals = queries.invoice_line_totals(
@@ -243,7 +268,7 @@ def _payments(invoices: dict, held: dict) -> list[PlannedPayment]:
         newest = rows[-1]
         single = len(rows) == 1 and is_valid_reference(newest.reference)
         payments.append(PlannedPayment(
-            provider_id=provider_id, creditor_name=newest.provider_name, iban=newest.iban,
+            provider_id=provider_id, creditor_name=newest.creditor_name, iban=newest.iban,
             bic=newest.bic or None, invoice_ids=tuple(r.id for r in rows),
             invoice_numbers=tuple(r.number for r in rows),
             voucher_share_cents=sum(r.voucher_total_cents for r in rows),

@@ -28,7 +28,13 @@ from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement import queries
 from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
 from voucher.settlement.planning import HeldInvoice, SettlementPlan, plan_settlement
-from voucher.settlement.sepa import CreditTransfer, build_payment_file, next_banking_day
+from voucher.settlement.sepa import (
+    CreditTransfer,
+    build_payment_file,
+    describe_failure,
+    next_banking_day,
+    rejected_transfers,
+)
 from voucher.vouchers.models import CLOSED_STATUSES, Voucher
 
 #: Key of the PostgreSQL advisory lock that lets one settlement run at a time.
@@ -74,26 +80,47 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     unused, marks the lines' service events ``settled`` and the invoices ``paid``, and creates
     the batch with one payment per provider (voucher shares plus the self-shares paid online,
     see ``payments.payouts``) and its pain.001 file. Invoices that cannot be
-    paid now stay approved and are reported. Returns no batch when nothing can be paid.
+    paid now stay approved and are reported, among them those of a provider whose payment the
+    file builder refuses (the file is built first, and the others are paid). Returns no batch
+    when nothing can be paid.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.select(sa.func.pg_advisory_xact_lock(RUN_LOCK_KEY)))
         # Room for the run's hash joins and aggregates over all lines (this transaction only).
         session.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     previous_run = session.execute(sa.select(sa.func.max(PaymentBatch.created_at))).scalar()
-    plan = plan_settlement(session, up_to=up_to, lock=True)
-    if not plan.payments:
-        return SettlementResult(batch=None, held=plan.held)
+    now = clock.now()
+    message_id = f"PS{clock.local(now):%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
+    rejected: dict[int, str] = {}
+    while True:
+        plan = plan_settlement(session, up_to=up_to, lock=True, rejected=rejected)
+        if not plan.payments:
+            return SettlementResult(batch=None, held=plan.held)
+        self_shares = payouts.unsettled_self_shares(
+            session, [p.provider_id for p in plan.payments])
+        transfers = _transfers(plan, message_id, self_shares)
+        payer_fields = dict(message_id=message_id, created_at=now,
+                            execution_on=next_banking_day(clock.today()),
+                            debtor_name=payer.name, debtor_iban=payer.iban,
+                            debtor_bic=payer.bic)
+        # The file is built before anything is written: a payment the builder refuses holds
+        # its provider's invoices (the plan is made again without them), never the whole run.
+        try:
+            sepa_xml = build_payment_file(transfers=transfers, **payer_fields)
+            break
+        except Exception as exc:  # sepaxml and the XML parser raise anything
+            problems = rejected_transfers(transfers, **payer_fields)
+            if not problems:
+                raise SettlementFailed(reason=describe_failure(exc)) from exc
+            by_id = {t.end_to_end_id: p.provider_id
+                     for t, p in zip(transfers, plan.payments, strict=True)}
+            rejected.update({by_id[key]: problem for key, problem in problems.items()})
     if sum(plan.spend_by_budget.values()) != plan.total_cents:
         raise SettlementFailed(reason="the lines' budgets do not add up to the invoices")
     _lock_budgets(session, plan)
-    self_shares = payouts.unsettled_self_shares(session, [p.provider_id for p in plan.payments])
-    total_cents = plan.total_cents + sum(
-        self_shares[p.provider_id].net_cents for p in plan.payments if p.provider_id in self_shares)
-    now = clock.now()
+    total_cents = sum(t.amount_cents for t in transfers)
     batch = PaymentBatch(
-        message_id=f"PS{clock.local(now):%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}",
-        up_to=up_to, status=BatchStatus.CREATED, total_cents=total_cents,
+        message_id=message_id, up_to=up_to, status=BatchStatus.CREATED, total_cents=total_cents,
         payment_count=len(plan.payments), execution_on=next_banking_day(clock.today()),
         sepa_xml="", held_invoices=[h.as_json() for h in plan.held],
         created_at=now, created_by_user_id=actor.user_id)
@@ -108,12 +135,11 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     _record_spending(session, plan, batch, actor, now)
     released = _release_unused(session, batch, actor, now,
                                since=previous_run - _CLOSED_MARGIN if previous_run else None)
-    batch.sepa_xml = build_payment_file(
-        message_id=batch.message_id, created_at=now, execution_on=batch.execution_on,
-        debtor_name=payer.name, debtor_iban=payer.iban, debtor_bic=payer.bic,
-        transfers=[CreditTransfer(p.end_to_end_id, p.creditor_name, p.iban, p.bic,
-                                  p.amount_cents, p.reference, p.remittance_info)
-                   for p in payments])
+    if [(p.end_to_end_id, p.amount_cents, p.iban, p.bic) for p in payments] != [
+            (t.end_to_end_id, t.amount_cents, t.iban.replace(" ", ""), t.bic)
+            for t in transfers]:
+        raise SettlementFailed(reason="the payments differ from the payment file")
+    batch.sepa_xml = sepa_xml
     for payment, planned in zip(payments, plan.payments, strict=True):
         record_event(session, actor, "payment.created", "payment", payment.id,
                      batch_id=batch.id, provider_id=payment.provider_id,
@@ -127,6 +153,24 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
                  held=[{"invoice_id": h.invoice_id, "reason": h.reason} for h in plan.held])
     session.flush()
     return SettlementResult(batch=batch, held=plan.held, released_cents=released)
+
+
+def _self_share(self_shares: dict[int, payouts.SelfSharePayout], provider_id: int) -> int:
+    return self_shares[provider_id].net_cents if provider_id in self_shares else 0
+
+
+def _end_to_end_id(message_id: str, n: int) -> str:
+    return f"{message_id[:20]}-{n:05d}"
+
+
+def _transfers(plan: SettlementPlan, message_id: str,
+               self_shares: dict[int, payouts.SelfSharePayout]) -> list[CreditTransfer]:
+    """The plan's payments as they go into the file, numbered as ``_create_payments`` does."""
+    return [CreditTransfer(_end_to_end_id(message_id, n), p.creditor_name,
+                           p.iban.replace(" ", ""), p.bic,
+                           p.voucher_share_cents + _self_share(self_shares, p.provider_id),
+                           p.reference, p.remittance_info)
+            for n, p in enumerate(plan.payments, start=1)]
 
 
 def _lock_budgets(session: Session, plan: SettlementPlan) -> None:
@@ -166,16 +210,14 @@ def _create_payments(session: Session, plan: SettlementPlan, batch: PaymentBatch
                      self_shares: dict[int, payouts.SelfSharePayout]) -> list[Payment]:
     """One payment per provider: the voucher shares of its invoices plus the self-shares its
     clients paid online (net of refunds) since its last payment."""
-    def self_share(provider_id: int) -> int:
-        return self_shares[provider_id].net_cents if provider_id in self_shares else 0
-
     payments = [Payment(batch_id=batch.id, provider_id=p.provider_id,
-                        amount_cents=p.voucher_share_cents + self_share(p.provider_id),
+                        amount_cents=p.voucher_share_cents + _self_share(self_shares,
+                                                                         p.provider_id),
                         voucher_share_cents=p.voucher_share_cents,
-                        self_share_cents=self_share(p.provider_id),
+                        self_share_cents=_self_share(self_shares, p.provider_id),
                         creditor_name=p.creditor_name, iban=p.iban.replace(" ", ""), bic=p.bic,
                         reference=p.reference, remittance_info=p.remittance_info,
-                        end_to_end_id=f"{batch.message_id[:20]}-{n:05d}")
+                        end_to_end_id=_end_to_end_id(batch.message_id, n))
                 for n, p in enumerate(plan.payments, start=1)]
     session.add_all(payments)
     session.flush()

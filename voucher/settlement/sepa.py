@@ -23,6 +23,7 @@ from stdnum import iban as iban_number
 
 from voucher import clock
 from voucher.errors import DomainError
+from voucher.text import clean_text, refused_character
 
 SCHEMA = "pain.001.001.03"
 NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{SCHEMA}"
@@ -55,6 +56,36 @@ class CreditTransfer:
 def is_valid_account(iban: str | None, bic: str | None) -> bool:
     """The IBAN's check digits are right and the BIC, when given, is well formed."""
     return bool(iban) and iban_number.is_valid(iban) and (not bic or bic_number.is_valid(bic))
+
+
+def unwritable_character(text: str | None) -> str | None:
+    """The first character (as U+XXXX) of a text for the file that the input cleaning would
+    refuse (a control character stored before the cleaning existed); None when it can go in."""
+    return refused_character(text or "")
+
+
+def _clean(text: str) -> str:
+    """Text for the file: NFC and plain whitespace (what the input boundaries store)."""
+    return clean_text(text).strip()
+
+
+def rejected_transfers(transfers: list[CreditTransfer], **payer) -> dict[str, str]:
+    """Each transfer alone in a file: end-to-end id → why the builder refused it. Only called
+    when the whole file was refused, to find which payments to hold."""
+    problems = {}
+    for transfer in transfers:
+        try:
+            build_payment_file(transfers=[transfer], **payer)
+        except Exception as exc:  # sepaxml and the XML parser raise anything
+            problems[transfer.end_to_end_id] = describe_failure(exc)
+    return problems
+
+
+def describe_failure(exc: Exception) -> str:
+    """A short, single-line account of why a file could not be built."""
+    reason = exc.params.get("reason") if isinstance(exc, InvalidPaymentFile) else None
+    text = str(reason or exc) or type(exc).__name__
+    return " ".join(text.split())[:200]
 
 
 def next_banking_day(day: dt.date) -> dt.date:
@@ -100,11 +131,14 @@ def build_payment_file(
               "currency": "EUR"}
     if debtor_bic:
         config["BIC"] = debtor_bic
+    config["name"] = _clean(config["name"])
     document = SepaTransfer(config, schema=SCHEMA, clean=True)
     for transfer in transfers:
-        payment = {"name": transfer.creditor_name, "IBAN": transfer.iban.replace(" ", ""),
+        payment = {"name": _clean(transfer.creditor_name),
+                   "IBAN": transfer.iban.replace(" ", ""),
                    "amount": transfer.amount_cents, "execution_date": execution_on,
-                   "description": transfer.remittance_info, "endtoend_id": transfer.end_to_end_id}
+                   "description": _clean(transfer.remittance_info),
+                   "endtoend_id": transfer.end_to_end_id}
         if transfer.bic:
             payment["BIC"] = transfer.bic
         document.add_payment(payment)
