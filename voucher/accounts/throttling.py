@@ -87,11 +87,13 @@ def pause_seconds(failures: int, *, free: int, base: int, cap: int) -> int:
     return min(cap, base * 2 ** min(failures - free, 30))
 
 
-def _failures(session: Session, since: dt.datetime, *conditions) -> tuple[int, dt.datetime | None]:
-    """How many failed password attempts match, and when the last one was."""
+def _failures(session: Session, since: dt.datetime, *conditions,
+              kind: AttemptKind = AttemptKind.PASSWORD) -> tuple[int, dt.datetime | None]:
+    """How many failed attempts of the kind (passwords, or second-step codes) match, and when
+    the last one was."""
     return session.execute(
         sa.select(sa.func.count(), sa.func.max(LoginAttempt.at))
-        .where(LoginAttempt.succeeded.is_(False), LoginAttempt.kind == AttemptKind.PASSWORD,
+        .where(LoginAttempt.succeeded.is_(False), LoginAttempt.kind == kind,
                LoginAttempt.at >= since, *conditions)
     ).one()
 
@@ -161,11 +163,8 @@ def check_code_allowed(session: Session, user: User, *, limits: dict) -> None:
     """Refuse the second step while the account has had too many wrong codes in the window."""
     now = clock.now()
     window = dt.timedelta(minutes=limits["window_minutes"])
-    count, last = session.execute(
-        sa.select(sa.func.count(), sa.func.max(LoginAttempt.at))
-        .where(LoginAttempt.email == user.email, LoginAttempt.succeeded.is_(False),
-               LoginAttempt.kind == AttemptKind.CODE, LoginAttempt.at >= now - window)
-    ).one()
+    count, last = _failures(session, now - window, LoginAttempt.email == user.email,
+                            kind=AttemptKind.CODE)
     if count >= limits["max_code_failures_per_account"]:
         raise TooManyCodes(minutes=math.ceil((last + window - now).total_seconds() / 60))
 
