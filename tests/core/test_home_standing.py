@@ -47,9 +47,9 @@ def test_the_case_manager_sees_the_approvals_waiting(client, auth, demo):
         voucher_queries.decisions_in_progress(demo, user))
     without = voucher_queries.find_staff_vouchers(demo, user, status=VoucherStatus.ISSUED)
     assert _figure(html, "/vouchers/?status=issued") == without.total
-    ending = voucher_queries.find_staff_vouchers(
-        demo, user, ending_by=voucher_queries.ending_soon_by(clock.today()))
-    assert _figure(html, "/vouchers/?ending=soon") == ending.total
+    for follow in voucher_queries.FollowUp:
+        found = voucher_queries.find_staff_vouchers(demo, user, follow=follow)
+        assert _figure(html, f"/vouchers/?follow={follow.value}") == found.total
 
 
 def test_the_voucher_list_shows_the_vouchers_ending_soon(client, auth, demo):
@@ -57,12 +57,12 @@ def test_the_voucher_list_shows_the_vouchers_ending_soon(client, auth, demo):
     user = _user(demo, "casemanager@example.fi")
     today = clock.today()
     ending = voucher_queries.find_staff_vouchers(
-        demo, user, ending_by=voucher_queries.ending_soon_by(today)).items
+        demo, user, follow=voucher_queries.FollowUp.ENDING_SOON).items
     later = voucher_queries.find_staff_vouchers(demo, user, status=VoucherStatus.ASSIGNED).items
     assert ending and later
     assert all(today <= v.valid_until <= today + dt.timedelta(days=30) for v in ending)
     auth.login("casemanager@example.fi")
-    html = client.get("/vouchers/?ending=soon").get_data(as_text=True)
+    html = client.get("/vouchers/?follow=ending-soon").get_data(as_text=True)
     for voucher in ending:
         assert f'href="/vouchers/{voucher.id}"' in html
     for voucher in later:

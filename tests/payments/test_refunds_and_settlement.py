@@ -178,6 +178,31 @@ def test_unpaid_self_shares_go_to_the_provider_after_the_payment_days(app, db, w
     assert db.get(Redemption, world.november[0].id).client_share_status == ClientShareStatus.DUE
 
 
+def test_a_self_share_can_be_paid_online_to_the_end_of_its_pay_by_day(app, db, world):
+    """The day the client is shown is the day the billing keeps to: not billed at its last
+    minute, billed from the next day on."""
+    invoice = factories.invoice(db, world.provider, world.october, status=InvoiceStatus.SUBMITTED)
+    db.commit()
+    october = next(g for g in services.due_self_shares(db, world.client.id, pay_days=14)
+                   if g.period == dt.date(2026, 10, 1))
+    assert october.pay_by == clock.local(invoice.created_at).date() + dt.timedelta(days=14)
+    assert all(g.pay_by is None for g in services.due_self_shares(db, world.client.id))
+    last_minute = dt.datetime.combine(october.pay_by, dt.time(23, 59), clock.HELSINKI)
+    with clock.frozen_at(last_minute):
+        assert billing.bill_unpaid(db, days=14, actor=ACTOR) == 0
+    with clock.frozen_at(last_minute + dt.timedelta(minutes=2)):
+        assert billing.bill_unpaid(db, days=14, actor=ACTOR) == len(world.october)
+    db.commit()
+    assert {db.get(Redemption, e.id).client_share_status for e in world.october} == {
+        ClientShareStatus.BILLED_BY_PROVIDER}
+
+
+def test_without_a_pay_time_self_shares_go_to_the_provider_once_invoiced(app, db, world):
+    factories.invoice(db, world.provider, world.october, status=InvoiceStatus.SUBMITTED)
+    db.commit()
+    assert billing.bill_unpaid(db, days=0, actor=ACTOR) == len(world.october)
+
+
 def test_the_client_pays_from_the_self_shares_page(db, client, auth, world, stripe_fake):
     auth.login("aino@example.fi", factories.PASSWORD)
     page = client.get("/self-shares/")

@@ -56,6 +56,15 @@ def client_services(session: Session, *, client_id: int, limit: int = 100
     return [tuple(row) for row in rows]
 
 
+def unrated_by_voucher(session: Session, *, client_id: int) -> dict[int, int]:
+    """Voucher id → how many of its received services the client has not rated yet (those
+    ``client_services`` lists with a "give feedback" link)."""
+    return dict(session.execute(
+        _rateable_query(client_id).with_only_columns(Redemption.voucher_id, sa.func.count())
+        .outerjoin(Feedback, Feedback.redemption_id == Redemption.id)
+        .where(Feedback.id.is_(None)).group_by(Redemption.voucher_id)).all())
+
+
 def find_client_service(session: Session, *, client_id: int,
                         redemption_id: int) -> tuple[Redemption, Provider]:
     """A service event the client received, with its provider; NotFound for anyone else's."""

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from voucher import db
+from voucher import clock, db
 from voucher.access import public
 from voucher.home.standing import standing_of
-from voucher.vouchers.queries import ENDING_SOON_DAYS
+from voucher.payments import stripe_client
+from voucher.providers.expiry import REMINDER_DAYS
+from voucher.vouchers.queries import ENDING_SOON_DAYS, NEARLY_USED_PERCENT
 
 bp = Blueprint("home", __name__)
 
@@ -19,8 +21,12 @@ def index():
     if not current_user.is_authenticated:
         return render_template("home/landing.html")
     return render_template(f"home/{current_user.role.value}.html",
-                           standing=standing_of(db.session(), current_user),
-                           ending_soon_days=ENDING_SOON_DAYS)
+                           standing=standing_of(db.session(), current_user,
+                                                pay_days=stripe_client.pay_days()),
+                           online_payment=stripe_client.is_configured(),
+                           today=clock.today(), ending_soon_days=ENDING_SOON_DAYS,
+                           nearly_used_percent=NEARLY_USED_PERCENT,
+                           reminder_days=REMINDER_DAYS)
 
 
 @bp.get("/accessibility")

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
-from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.payments.job_queue import record_job
 from voucher.payments.models import (
     JobKind,
@@ -24,7 +23,7 @@ from voucher.payments.models import (
     OnlinePaymentStatus,
     StripeJob,
 )
-from voucher.payments.services import next_month
+from voucher.payments.services import next_month, pay_time_over
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
 
@@ -95,15 +94,10 @@ def abandon_stale_payments(session: Session, *, actor: Actor) -> int:
 
 
 def bill_unpaid(session: Session, *, days: int, actor: Actor) -> int:
-    """Self-shares still due ``days`` after the invoice that carries their event was created
-    go to the provider to bill; returns how many."""
-    cutoff = clock.now() - dt.timedelta(days=days)
-    invoiced = sa.exists(sa.select(InvoiceLine.id)
-                         .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-                         .where(InvoiceLine.redemption_id == Redemption.id,
-                                Invoice.status != InvoiceStatus.REJECTED,
-                                Invoice.created_at <= cutoff))
-    ids = list(session.execute(sa.select(Redemption.id).where(_billable(invoiced))).scalars())
+    """Self-shares still due after their ``services.pay_by`` day (``days`` after the day of
+    the invoice that carries their event) go to the provider to bill; returns how many."""
+    ids = list(session.execute(sa.select(Redemption.id).where(
+        _billable(pay_time_over(days)))).scalars())
     billed = _mark(session, ids)
     if billed:
         record_event(session, actor, "self_share.billed_unpaid", "redemption", ids[0],

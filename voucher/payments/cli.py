@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import current_app
 
 from voucher import db
 from voucher.locks import one_run_at_a_time
@@ -50,11 +49,11 @@ def bill_unpaid(days: int | None):
     from voucher.audit.services import Actor
     from voucher.payments.billing import abandon_stale_payments
     from voucher.payments.billing import bill_unpaid as bill
-    from voucher.payments.stripe_client import is_configured
+    from voucher.payments.stripe_client import is_configured, pay_days
 
     actor = Actor.system("cli:payments")
     if days is None:
-        days = current_app.config["SELF_SHARE_PAY_DAYS"] if is_configured() else 0
+        days = pay_days()
     with db.command_session() as session:
         abandoned = abandon_stale_payments(session, actor=actor) if is_configured() else 0
         count = bill(session, days=days, actor=actor)

@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload
 
+from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError, NotFound
+from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.payments.job_queue import record_job
 from voucher.payments.models import (
     JobKind,
@@ -65,6 +67,9 @@ class DueGroup:
     events: list[Redemption] = field(default_factory=list)
     #: A payment already under way for (some of) these events.
     pending_payment_id: int | None = None
+    #: The last day to pay online before the provider bills the self-shares itself; None
+    #: while the month is not invoiced yet (the pay time starts with the invoice).
+    pay_by: dt.date | None = None
 
     @property
     def total_cents(self) -> int:
@@ -88,6 +93,29 @@ def _due_events(session: Session, client_id: int, *, provider_id: int | None = N
     return list(session.execute(query).scalars())
 
 
+def invoiced_at() -> sa.ScalarSelect:
+    """When the event (``Redemption``) reached an invoice that was not rejected: the client's
+    time to pay its self-share online runs from then (``billing.bill_unpaid``)."""
+    return (sa.select(sa.func.min(Invoice.created_at))
+            .join(InvoiceLine, InvoiceLine.invoice_id == Invoice.id)
+            .where(InvoiceLine.redemption_id == Redemption.id,
+                   Invoice.status != InvoiceStatus.REJECTED)
+            .scalar_subquery())
+
+
+def pay_by(invoiced: dt.datetime, pay_days: int) -> dt.date:
+    """The last day to pay online: ``pay_days`` after the day of the invoice (Finnish time)."""
+    return clock.local(invoiced).date() + dt.timedelta(days=pay_days)
+
+
+def pay_time_over(pay_days: int) -> sa.ColumnElement[bool]:
+    """The event's self-share may no longer be paid online: its ``pay_by`` day has passed
+    (with no pay time, as soon as it is invoiced)."""
+    if pay_days <= 0:
+        return invoiced_at() <= clock.now()
+    return invoiced_at() < clock.start_of_day(clock.today() - dt.timedelta(days=pay_days))
+
+
 def _live_payments_of(session: Session, redemption_ids: list[int]) -> dict[int, int]:
     """Event id → the live payment holding it."""
     if not redemption_ids:
@@ -97,10 +125,16 @@ def _live_payments_of(session: Session, redemption_ids: list[int]) -> dict[int, 
         .where(OnlinePaymentEvent.live_redemption_id.in_(redemption_ids))).all())
 
 
-def due_self_shares(session: Session, client_id: int) -> list[DueGroup]:
-    """What the client owes, per provider and month (oldest first)."""
+def due_self_shares(session: Session, client_id: int, *,
+                    pay_days: int | None = None) -> list[DueGroup]:
+    """What the client owes, per provider and month (oldest first); with ``pay_days``
+    (SELF_SHARE_PAY_DAYS) each month's last day to pay online."""
     events = _due_events(session, client_id)
     held = _live_payments_of(session, [e.id for e in events])
+    invoiced = {}
+    if pay_days is not None and events:
+        invoiced = dict(session.execute(sa.select(Redemption.id, invoiced_at()).where(
+            Redemption.id.in_([e.id for e in events]))).all())
     providers = {p.id: p for p in session.execute(sa.select(Provider).where(
         Provider.id.in_({e.provider_id for e in events}))).scalars()}
     groups: dict[tuple[int, dt.date], DueGroup] = {}
@@ -110,6 +144,9 @@ def due_self_shares(session: Session, client_id: int) -> list[DueGroup]:
         group.events.append(event)
         if event.id in held:
             group.pending_payment_id = held[event.id]
+        if invoiced.get(event.id) is not None:
+            day = pay_by(invoiced[event.id], pay_days)
+            group.pay_by = day if group.pay_by is None else min(group.pay_by, day)
     return sorted(groups.values(), key=lambda g: (g.period, g.provider.name))
 
 

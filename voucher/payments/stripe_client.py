@@ -74,6 +74,13 @@ def is_configured(config=None) -> bool:
     return bool(config.get("STRIPE_SECRET_KEY") and config.get("STRIPE_PUBLISHABLE_KEY"))
 
 
+def pay_days(config=None) -> int:
+    """Days a client has to pay a month's self-shares online after its invoice
+    (SELF_SHARE_PAY_DAYS); none when online payment is not in use."""
+    config = config or current_app.config
+    return config["SELF_SHARE_PAY_DAYS"] if is_configured(config) else 0
+
+
 class Gateway:
     """The Stripe calls of the self-share payment, with the SDK's errors turned into ours."""
 

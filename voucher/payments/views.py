@@ -21,7 +21,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from voucher import db
+from voucher import clock, db
 from voucher.access import public, roles
 from voucher.accounts.models import Role
 from voucher.audit.services import Actor
@@ -59,9 +59,13 @@ def self_shares():
     client_id = current_user.client_id
     payments = services.client_payments(session, client_id)
     return render_template(
-        "payments/self_shares.html", groups=services.due_self_shares(session, client_id),
+        "payments/self_shares.html",
+        groups=services.due_self_shares(session, client_id,
+                                        pay_days=stripe_client.pay_days()),
         payments=payments, refunds=services.refunds_of(session, [p.id for p in payments]),
-        online=stripe_client.is_configured(), Status=OnlinePaymentStatus,
+        online=stripe_client.is_configured(), pay_days=stripe_client.pay_days(),
+        today=clock.today(),
+        Status=OnlinePaymentStatus,
         RefundStatus=RefundStatus)
 
 

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.audit.services import Actor, record_event
-from voucher.providers.models import ExpiryNoticeKind, ProviderExpiryNotice
+from voucher.providers.models import ExpiryNoticeKind, Provider, ProviderExpiryNotice
 from voucher.providers.notices import notify_provider
-from voucher.providers.supervision import dated_items, providers_ending_before
+from voucher.providers.supervision import ExpiringItem, dated_items, providers_ending_before
 
 REMINDER_DAYS = 30
 
@@ -38,16 +38,25 @@ def _claim(session: Session, provider_id: int, key: str, valid_until: dt.date,
     return inserted.scalar() is not None
 
 
+def reminder_horizon(today: dt.date) -> dt.date:
+    """Items ending before this day are reminded of (or have expired)."""
+    return today + dt.timedelta(days=REMINDER_DAYS + 1)
+
+
+def items_to_renew(provider: Provider, today: dt.date) -> list[ExpiringItem]:
+    """The provider's insurance and documents that have expired or expire within
+    REMINDER_DAYS: what the watch writes about, and the provider's home page counts."""
+    horizon = reminder_horizon(today)
+    return [item for item in dated_items(provider) if item.valid_until < horizon]
+
+
 def check_expiry(session: Session, *, today: dt.date | None = None) -> WatchReport:
     """Send the due reminders and expiry notices; return how many went out."""
     today = today or clock.today()
-    horizon = today + dt.timedelta(days=REMINDER_DAYS + 1)
     report = WatchReport()
     actor = Actor.system("expiry-watch")
-    for provider in providers_ending_before(session, horizon):
-        for item in dated_items(provider):
-            if item.valid_until >= horizon:
-                continue
+    for provider in providers_ending_before(session, reminder_horizon(today)):
+        for item in items_to_renew(provider, today):
             kind = ExpiryNoticeKind.EXPIRED if item.valid_until < today \
                 else ExpiryNoticeKind.REMINDER
             if not _claim(session, provider.id, item.key, item.valid_until, kind):

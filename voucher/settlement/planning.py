@@ -37,6 +37,7 @@ from voucher.budgets.models import Budget
 from voucher.invoicing.models import Invoice
 from voucher.invoicing.reference import is_valid_reference
 from voucher.money import format_cents
+from voucher.payments import payouts
 from voucher.providers.models import Provider
 from voucher.settlement import queries
 from voucher.settlement.sepa import is_valid_account, remittance_for, unwritable_character
@@ -274,3 +275,26 @@ def _payments(invoices: dict, held: dict) -> list[PlannedPayment]:
             voucher_share_cents=sum(r.voucher_total_cents for r in rows),
             reference=newest.reference if single else None))
     return payments
+
+
+@dataclass
+class SettlementPreview:
+    """What a run would pay now: the plan, and the self-shares clients paid online that it
+    would pass on with each provider's payment."""
+
+    plan: SettlementPlan
+    #: Provider id → self-shares to pass on (collected less refunds).
+    self_shares: dict[int, int]
+
+    @property
+    def total_cents(self) -> int:
+        return self.plan.total_cents + sum(self.self_shares.values())
+
+
+def preview_settlement(session: Session, *, up_to: dt.date | None = None) -> SettlementPreview:
+    """The settlement page's preview and the administrator's home page figure."""
+    plan = plan_settlement(session, up_to=up_to)
+    self_shares = {provider_id: payout.net_cents for provider_id, payout in
+                   payouts.unsettled_self_shares(
+                       session, [p.provider_id for p in plan.payments]).items()}
+    return SettlementPreview(plan, self_shares)

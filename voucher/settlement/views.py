@@ -23,12 +23,11 @@ from voucher.audit.services import record_event
 from voucher.budgets.models import Budget
 from voucher.i18n import current_language
 from voucher.money import format_cents
-from voucher.payments import payouts
 from voucher.settlement import batches
 from voucher.settlement import labels as settlement_labels
 from voucher.settlement.batches import BatchNotInState
 from voucher.settlement.forms import PreviewForm, SettlementForm
-from voucher.settlement.planning import HeldInvoice, plan_settlement
+from voucher.settlement.planning import HeldInvoice, preview_settlement
 from voucher.settlement.run import Payer, settle_approved_invoices
 from voucher.web import current_actor
 
@@ -47,17 +46,14 @@ def index():
     form = PreviewForm(request.args)
     up_to = form.up_to.data if form.validate() else None
     session = db.session()
-    plan = plan_settlement(session, up_to=up_to)
+    preview = preview_settlement(session, up_to=up_to)
+    plan = preview.plan
     budgets = {b.id: b for b in session.execute(sa.select(Budget).where(
         Budget.id.in_(list(plan.spend_by_budget)))).scalars()}
     run_form = SettlementForm(data={"up_to": up_to})
-    # The self-shares clients paid online that the run would pass on with each payment.
-    self_shares = {provider_id: payout.net_cents for provider_id, payout in
-                   payouts.unsettled_self_shares(
-                       session, [p.provider_id for p in plan.payments]).items()}
     return render_template("settlement/index.html", form=form, run_form=run_form, plan=plan,
-                           budgets=budgets, self_shares=self_shares,
-                           total_cents=plan.total_cents + sum(self_shares.values()),
+                           budgets=budgets, self_shares=preview.self_shares,
+                           total_cents=preview.total_cents,
                            batches=batches.recent_batches(session),
                            language=current_language()), 200 if not form.errors else 422
 

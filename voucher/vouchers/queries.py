@@ -8,6 +8,7 @@ vouchers it is in charge of. Anything else is "not found" (404), so existence ne
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from voucher.vouchers.models import (
     AssignmentStatus,
     Voucher,
     VoucherAssignment,
+    VoucherPeriod,
     VoucherStatus,
 )
 
@@ -42,6 +44,17 @@ def staff_scope(query: sa.Select, user: User) -> sa.Select:
 
 #: "Ending soon" on the staff's voucher list and the case manager's home page.
 ENDING_SOON_DAYS = 30
+#: A voucher's allotment is "nearly used" once this per cent of its current period is used.
+NEARLY_USED_PERCENT = 80
+
+
+class FollowUp(enum.StrEnum):
+    """The case manager's follow-up lists: a home page figure each, and the voucher list
+    filtered to what that figure counts (``/vouchers/?follow=…``)."""
+
+    ENDING_SOON = "ending-soon"  #: in use, validity ends within ENDING_SOON_DAYS
+    NEARLY_USED = "nearly-used"  #: in use, NEARLY_USED_PERCENT of this period's units used
+    WAITING_FOR_PROVIDER = "waiting-for-provider"  #: a provider has not answered yet
 
 
 def ending_soon_by(today: dt.date) -> dt.date:
@@ -49,19 +62,29 @@ def ending_soon_by(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=ENDING_SOON_DAYS)
 
 
+def _follow_up_condition(follow: FollowUp, today: dt.date) -> sa.ColumnElement[bool]:
+    in_use = sa.and_(Voucher.status.in_(ACTIVE_STATUSES), Voucher.valid_until >= today)
+    if follow == FollowUp.ENDING_SOON:
+        return sa.and_(in_use, Voucher.valid_until <= ending_soon_by(today))
+    if follow == FollowUp.NEARLY_USED:
+        return sa.and_(in_use, sa.exists().where(
+            VoucherPeriod.voucher_id == Voucher.id, VoucherPeriod.starts_on <= today,
+            VoucherPeriod.ends_on >= today,
+            100 * VoucherPeriod.units_used >= NEARLY_USED_PERCENT * VoucherPeriod.units_granted))
+    return sa.exists().where(VoucherAssignment.voucher_id == Voucher.id,
+                             VoucherAssignment.status == AssignmentStatus.PROPOSED)
+
+
 def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus | None = None,
-                        text: str = "", ending_by: dt.date | None = None,
+                        text: str = "", follow: FollowUp | None = None,
                         page: int = 1) -> Page:
-    """Vouchers in the user's scope, newest first, by state and by code or client name; with
-    ``ending_by``, only vouchers in use (issued or assigned) whose validity ends between today
-    and that day."""
+    """Vouchers in the user's scope, newest first, by state, by a follow-up list and by code
+    or client name."""
     query = staff_scope(sa.select(Voucher).join(Client, Client.id == Voucher.client_id), user)
     if status is not None:
         query = query.where(Voucher.status == status)
-    if ending_by is not None:
-        query = query.where(Voucher.status.in_(ACTIVE_STATUSES),
-                            Voucher.valid_until >= clock.today(),
-                            Voucher.valid_until <= ending_by)
+    if follow is not None:
+        query = query.where(_follow_up_condition(follow, clock.today()))
     text = (text or "").strip()
     if text:
         code = normalize_voucher_code(text)

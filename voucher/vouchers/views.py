@@ -37,15 +37,16 @@ def index():
     session = db.session()
     status = request.args.get("status", "")
     chosen = VoucherStatus(status) if status in set(VoucherStatus) else None
-    ending_by = queries.ending_soon_by(clock.today()) \
-        if request.args.get("ending") == "soon" else None
+    follow = request.args.get("follow", "")
+    follow = queries.FollowUp(follow) if follow in set(queries.FollowUp) else None
     page = queries.find_staff_vouchers(session, current_user, status=chosen,
                                        text=request.args.get("q", "")[:100],
-                                       ending_by=ending_by, page=page_number())
+                                       follow=follow, page=page_number())
     is_case_manager = current_user.role == Role.CASE_MANAGER
     return render_template(
         "vouchers/index.html", page=page, status=chosen, statuses=list(VoucherStatus),
-        ending_by=ending_by,
+        follow=follow, ending_by=queries.ending_soon_by(clock.today()),
+        nearly_used_percent=queries.NEARLY_USED_PERCENT,
         q=request.args.get("q", "")[:100],
         awaiting=queries.awaiting_approval_by(session, current_user) if is_case_manager else [],
         in_progress=queries.decisions_in_progress(session, current_user)
