@@ -159,50 +159,55 @@ def check_page(page) -> None:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         axe_check(page)
-        found = page.evaluate("""() => {
-            const width = document.documentElement.clientWidth;
-            const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
-            const inScroller = e => { for (let p = e.parentElement; p; p = p.parentElement) {
-                if (scrolls(p)) return true; } return false; };
-            const controls = 'button, a, input, select, textarea, h1, h2';
-            const cut = [...document.querySelectorAll(controls)]
-                .filter(e => e.getClientRects().length && !inScroller(e)
-                             && e.getBoundingClientRect().right > width + 1)
-                .map(e => e.outerHTML.slice(0, 80));
-            const unlabelled = [...document.querySelectorAll('body *')]
-                .filter(e => scrolls(e) && e.scrollWidth > e.clientWidth + 1
-                             && !(e.tabIndex >= 0 && e.getAttribute('role') === 'region'
-                                  && e.getAttribute('aria-label')))
-                .map(e => e.outerHTML.slice(0, 80));
-            const hides = e => ['hidden', 'clip'].includes(getComputedStyle(e).overflowX);
-            // A field scrolls its own text (a long e-mail address); that is not clipping.
-            const clipped = [...document.querySelectorAll('main *')]
-                .filter(e => !e.matches('input, textarea, select')
-                             && hides(e) && e.clientWidth > 1 && e.getClientRects().length
-                             && e.scrollWidth > e.clientWidth + 1)
-                .map(e => e.outerHTML.slice(0, 80));
-            const over = e => e.getClientRects().length && !inScroller(e)
-                              && e.getBoundingClientRect().right > width + 1;
-            const wide = [...document.querySelectorAll('body *')]
-                .filter(e => over(e) && ![...e.children].some(over))
-                .slice(0, 5).map(e => e.outerHTML.slice(0, 80));
-            const nameless = [...document.querySelectorAll(
-                    '.hds-table--stacked tbody td:not([data-label]):not([colspan])'
-                    + ':not(.empty):not(.row-action)')]
-                .map(e => e.outerHTML.slice(0, 80));
-            return {scroll: document.documentElement.scrollWidth, width, cut, unlabelled,
-                    clipped, wide, nameless};
-        }""")
-        assert found["scroll"] <= found["width"], (
-            f"{page.url} scrolls sideways at {width} px ({found['scroll']} px wide), widest "
-            f"there: {found['wide']}")
-        assert found["cut"] == [], f"{page.url} cuts off at {width} px: {found['cut']}"
-        assert found["unlabelled"] == [], (
-            f"{page.url} at {width} px scrolls inside a region without tabindex, role=region "
-            f"and aria-label: {found['unlabelled']}")
-        assert found["nameless"] == [], (
-            f"{page.url}: cells of a stacked table without data-label: {found['nameless']}")
-        assert found["clipped"] == [], f"{page.url} clips text at {width} px: {found['clipped']}"
+        check_reflow(page, width)
+
+
+def check_reflow(page, width: int) -> None:
+    """The reflow part of ``check_page`` at the current viewport (``width`` CSS px wide)."""
+    found = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const scrolls = e => ['auto', 'scroll'].includes(getComputedStyle(e).overflowX);
+        const inScroller = e => { for (let p = e.parentElement; p; p = p.parentElement) {
+            if (scrolls(p)) return true; } return false; };
+        const controls = 'button, a, input, select, textarea, h1, h2';
+        const cut = [...document.querySelectorAll(controls)]
+            .filter(e => e.getClientRects().length && !inScroller(e)
+                         && e.getBoundingClientRect().right > width + 1)
+            .map(e => e.outerHTML.slice(0, 80));
+        const unlabelled = [...document.querySelectorAll('body *')]
+            .filter(e => scrolls(e) && e.scrollWidth > e.clientWidth + 1
+                         && !(e.tabIndex >= 0 && e.getAttribute('role') === 'region'
+                              && e.getAttribute('aria-label')))
+            .map(e => e.outerHTML.slice(0, 80));
+        const hides = e => ['hidden', 'clip'].includes(getComputedStyle(e).overflowX);
+        // A field scrolls its own text (a long e-mail address); that is not clipping.
+        const clipped = [...document.querySelectorAll('main *')]
+            .filter(e => !e.matches('input, textarea, select')
+                         && hides(e) && e.clientWidth > 1 && e.getClientRects().length
+                         && e.scrollWidth > e.clientWidth + 1)
+            .map(e => e.outerHTML.slice(0, 80));
+        const over = e => e.getClientRects().length && !inScroller(e)
+                          && e.getBoundingClientRect().right > width + 1;
+        const wide = [...document.querySelectorAll('body *')]
+            .filter(e => over(e) && ![...e.children].some(over))
+            .slice(0, 5).map(e => e.outerHTML.slice(0, 80));
+        const nameless = [...document.querySelectorAll(
+                '.hds-table--stacked tbody td:not([data-label]):not([colspan])'
+                + ':not(.empty):not(.row-action)')]
+            .map(e => e.outerHTML.slice(0, 80));
+        return {scroll: document.documentElement.scrollWidth, width, cut, unlabelled,
+                clipped, wide, nameless};
+    }""")
+    assert found["scroll"] <= found["width"], (
+        f"{page.url} scrolls sideways at {width} px ({found['scroll']} px wide), widest "
+        f"there: {found['wide']}")
+    assert found["cut"] == [], f"{page.url} cuts off at {width} px: {found['cut']}"
+    assert found["unlabelled"] == [], (
+        f"{page.url} at {width} px scrolls inside a region without tabindex, role=region "
+        f"and aria-label: {found['unlabelled']}")
+    assert found["nameless"] == [], (
+        f"{page.url}: cells of a stacked table without data-label: {found['nameless']}")
+    assert found["clipped"] == [], f"{page.url} clips text at {width} px: {found['clipped']}"
 
 
 def login(page, email: str, password: str = "demo-password") -> None:  # noqa: S107

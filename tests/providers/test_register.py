@@ -98,3 +98,27 @@ def test_swedish_register(client, listed):
     client.get("/language/sv")
     html = client.get("/providers/").get_data(as_text=True)
     assert "2 serviceproducenter hittades" in html and "timme" in html
+
+
+def test_a_providers_page_says_plainly_what_the_voucher_and_the_client_pay(client, db, listed):
+    """Kotihoito: price 42 €, the voucher pays 32 €, the client 10 €; Siivousapu: price 30 €
+    is below the voucher's 32 €, so the client pays nothing."""
+    alfa = listed["alfa"]
+    client.get("/language/en")
+    html = client.get(f"/providers/{alfa.id}").get_data(as_text=True)
+    for text in ("Price: €42.00 an hour.", "The service voucher pays €32.00 an hour.",
+                 "You pay the rest: €10.00 an hour.", "Price: €30.00 an hour.",
+                 "The voucher pays the whole price: you pay nothing.",
+                 "How to choose this provider", "Print this page",
+                 "Too few clients have rated this provider yet"):
+        assert text in html, text
+
+
+def test_an_income_related_service_says_its_value_is_at_most(client, db, listed):
+    beta = listed["beta"]
+    beta.services[0].service_type.income_related = True
+    db.commit()
+    client.get("/language/sv")
+    html = client.get(f"/providers/{beta.id}").get_data(as_text=True)
+    assert "Servicesedeln betalar högst 32,00\u00a0€ per timme." in html
+    assert "Med en sedel av det högsta värdet betalar du 3,00\u00a0€ per timme." in html

@@ -33,6 +33,19 @@ def rate_on(session: Session, service_type_id: int, day: dt.date) -> ServiceType
     return rate
 
 
+def full_value_cents(service_type, rate: ServiceTypeRate) -> int:
+    """The most a voucher of the service pays per unit under ``rate``: a service free for the
+    client is covered up to the price cap."""
+    if service_type.free_for_client:
+        return rate.price_cap_cents or rate.unit_value_cents
+    return rate.unit_value_cents
+
+
+def self_share_per_unit(price_cents: int, value_cents: int) -> int:
+    """What the client pays per unit: the price less the voucher's value, never below zero."""
+    return max(0, price_cents - value_cents)
+
+
 def income_table_on(session: Session, service_type_id: int, day: dt.date) -> IncomeTable | None:
     """The income table in force on ``day`` for an income-related service, if any."""
     return session.execute(

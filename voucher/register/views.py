@@ -5,18 +5,21 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from voucher import db
+from voucher import clock, db
 from voucher.access import public
-from voucher.catalogue import labels as _unit_names  # noqa: F401  (registers them)
+from voucher.catalogue.labels import per_unit  # (importing it registers the unit names)
 from voucher.catalogue.models import ServiceType
 from voucher.errors import NotFound
+from voucher.feedback.services import MIN_RATINGS
 from voucher.i18n import current_language
 from voucher.municipalities.models import Municipality
 from voucher.providers.listing import find_listed_provider, find_listed_providers, ratings_for
 from voucher.redemptions.continuity import caregiver_continuity
 from voucher.register.forms import SearchForm
+from voucher.register.prices import plain_prices
 
 bp = Blueprint("register", __name__, url_prefix="/providers")
+bp.add_app_template_filter(per_unit, "per_unit")
 PAGE_SIZE = 20
 
 
@@ -68,7 +71,9 @@ def provider(provider_id: int):
     listing = find_listed_provider(session, provider_id)
     if listing is None:
         raise NotFound()
+    prices = {p.offer.id: p for p in plain_prices(session, listing.offers, clock.today())}
     return render_template("register/provider.html", listing=listing,
-                           provider=listing.provider,
+                           provider=listing.provider, prices=prices,
+                           min_ratings=MIN_RATINGS, today=clock.today(),
                            rating=ratings_for(session, [provider_id]).get(provider_id),
                            continuity=caregiver_continuity(session, provider_ids=[provider_id]))

@@ -24,6 +24,7 @@ from voucher import clock
 from voucher.accounts.models import User
 from voucher.audit.models import AuditEvent
 from voucher.audit.services import Actor, FreeText, record_event
+from voucher.catalogue.rates import self_share_per_unit
 from voucher.errors import ConcurrentUpdate, DomainError, ValidationFailed
 from voucher.money import units_times_cents
 from voucher.providers.listing import find_listed
@@ -71,10 +72,6 @@ class ProviderOption:
     self_share_per_unit_cents: int
     #: The self-share for all the units the voucher has left, at today's price.
     self_share_total_cents: int
-
-
-def self_share_per_unit(price_cents: int, value_cents: int) -> int:
-    return max(0, price_cents - value_cents)
 
 
 def provider_options(

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from voucher import clock
 from voucher.accounts.models import User
+from voucher.catalogue.rates import self_share_per_unit
 from voucher.money import units_times_cents
 from voucher.providers.models import Provider, ProviderService, ServiceStatus
 from voucher.vouchers import queries
-from voucher.vouchers.choice import self_share_per_unit
 from voucher.vouchers.models import (
     ACTIVE_STATUSES,
     AssignmentStatus,

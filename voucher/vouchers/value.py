@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from voucher.catalogue.income import calculate_income_value
 from voucher.catalogue.models import ServiceType
-from voucher.catalogue.rates import rate_on
+from voucher.catalogue.rates import full_value_cents, rate_on
 from voucher.errors import ValidationFailed
 from voucher.i18n import format_date
 from voucher.money import format_cents
@@ -53,7 +53,7 @@ def decide_unit_value(
                          "price_cap_cents": rate.price_cap_cents}
     raise_reason = (raise_reason or "").strip() or None
     if service_type.free_for_client:
-        basis, value = ValueBasis.FREE_FOR_CLIENT, rate.price_cap_cents or rate.unit_value_cents
+        basis, value = ValueBasis.FREE_FOR_CLIENT, full_value_cents(service_type, rate)
         if raised_value_cents is not None:
             raise ValidationFailed({"raised_value": str(_l(
                 "A service free for the client is already covered in full up to the price "
