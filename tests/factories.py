@@ -26,6 +26,7 @@ from voucher.providers.models import (
     ProviderStatus,
     ServiceStatus,
 )
+from voucher.vouchers.decision_numbers import take_decision_numbers
 from voucher.vouchers.models import (
     AssignmentStatus,
     Recurrence,
@@ -191,7 +192,8 @@ def voucher(db, *, holder: Client | None = None, service: ServiceType | None = N
                   units_per_period=units, units_granted=granted, valid_from=valid_from,
                   valid_until=valid_until, status=status, need_assessment="Test need.",
                   provider_id=assigned_to.id if assigned_to else None,
-                  created_by_user_id=creator.id, issued_at=clock.now())
+                  created_by_user_id=creator.id, issued_at=clock.now(),
+                  decision_number=take_decision_numbers(db, clock.now())[0])
     row.periods = [VoucherPeriod(starts_on=p.starts_on, ends_on=p.ends_on,
                                  units_granted=p.units) for p in periods]
     db.add(row)

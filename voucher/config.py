@@ -77,6 +77,19 @@ PRODUCTION_REQUIRED = {
     "VOUCHER_AUTHORITY_NAME": "the authority's name, the payer in the SEPA files",
     "VOUCHER_AUTHORITY_IBAN": "the IBAN the authority pays providers from",
     "VOUCHER_AUTHORITY_BIC": "the BIC of that account",
+    "VOUCHER_DECISION_DELEGATION": (
+        "the delegation by which case managers make voucher decisions, as the decision letter "
+        "cites it, e.g. 'Perusturvalautakunnan delegointipäätös 12.1.2026 § 5' "
+        "(VOUCHER_DECISION_DELEGATION_SV for Swedish letters)"),
+    "VOUCHER_VOUCHER_RULES": (
+        "the authority's own rules for service vouchers that decisions apply, e.g. "
+        "'Palvelusetelin sääntökirja, hyväksytty 15.1.2026 § 4' (VOUCHER_VOUCHER_RULES_SV)"),
+    "VOUCHER_REGISTRY_ADDRESS": (
+        "the registry office's postal address for requests for review, e.g. "
+        "'Kirjaamo, PL 100, 84101 Ylivieska'"),
+    "VOUCHER_REGISTRY_HOURS": (
+        "the registry office's opening hours as the letter says them, e.g. 'ma–pe klo 9–15' "
+        "(VOUCHER_REGISTRY_HOURS_SV)"),
 }
 #: Development and tests run without any environment; these stand in for production's.
 DEVELOPMENT_DEFAULTS = {
@@ -88,6 +101,13 @@ DEVELOPMENT_DEFAULTS = {
     "VOUCHER_AUTHORITY_NAME": "Peruspalvelukuntayhtymä Kallio",
     "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
     "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
+    "VOUCHER_DECISION_DELEGATION": "Perusturvalautakunnan delegointipäätös 12.1.2026 § 5",
+    "VOUCHER_DECISION_DELEGATION_SV": "Grundtrygghetsnämndens delegeringsbeslut 12.1.2026 § 5",
+    "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja, perusturvalautakunta 15.1.2026 § 4",
+    "VOUCHER_VOUCHER_RULES_SV": "Regelbok för servicesedlar, grundtrygghetsnämnden 15.1.2026 § 4",
+    "VOUCHER_REGISTRY_ADDRESS": "Kallion kirjaamo, PL 100, 84101 Ylivieska",
+    "VOUCHER_REGISTRY_HOURS": "ma–pe klo 9–15",
+    "VOUCHER_REGISTRY_HOURS_SV": "mån–fre kl. 9–15",
 }
 
 
@@ -231,6 +251,14 @@ def load_config(env: str | None = None) -> dict:
         "AUTHORITY_NAME": _setting("VOUCHER_AUTHORITY_NAME", production),
         "AUTHORITY_IBAN": _setting("VOUCHER_AUTHORITY_IBAN", production),
         "AUTHORITY_BIC": _setting("VOUCHER_AUTHORITY_BIC", production),
+        # What the decision letters cite and where requests for review go (fi, and sv when it
+        # differs; an English letter uses the Finnish text).
+        **{key: _setting(f"VOUCHER_{key}", production)
+           for key in ("DECISION_DELEGATION", "VOUCHER_RULES", "REGISTRY_ADDRESS",
+                       "REGISTRY_HOURS")},
+        **{f"{key}_SV": _setting(f"VOUCHER_{key}_SV", production)
+           or _setting(f"VOUCHER_{key}", production)
+           for key in ("DECISION_DELEGATION", "VOUCHER_RULES", "REGISTRY_HOURS")},
         # Security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

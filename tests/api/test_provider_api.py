@@ -87,8 +87,9 @@ def test_vouchers_of_the_caller_only(api, db, seller, voucher):
 def test_one_voucher(api, voucher):
     body = api.get(f"/vouchers/{voucher.code}").get_json()
     assert body == {
-        "code": voucher.code, "service": "HOME_CARE", "status": "assigned",
-        "valid_from": "2026-10-01", "valid_until": "2026-12-31", "units_granted": 10,
+        "code": voucher.code, "decision_number": voucher.decision_number,
+        "service": "HOME_CARE", "status": "assigned", "valid_from": "2026-10-01",
+        "valid_until": "2026-12-31", "units_granted": 10,
         "units_used": 0, "units_remaining": 10, "units_available": 10,
         "unit_value_cents": 3200,
         "client": {"display_name": voucher.client.display_name},

@@ -31,6 +31,10 @@ PRODUCTION = {
     "VOUCHER_AUTHORITY_NAME": "Esimerkin hyvinvointikuntayhtymä",
     "VOUCHER_AUTHORITY_IBAN": "FI2112345600000785",
     "VOUCHER_AUTHORITY_BIC": "NDEAFIHH",
+    "VOUCHER_DECISION_DELEGATION": "Hyvinvointilautakunnan delegointipäätös 1.1.2027 § 3",
+    "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja 1.1.2027",
+    "VOUCHER_REGISTRY_ADDRESS": "Kirjaamo, PL 1, 00100 Esimerkki",
+    "VOUCHER_REGISTRY_HOURS": "ma–pe klo 9–15",
 }
 
 

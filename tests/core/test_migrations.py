@@ -1,5 +1,7 @@
 """Migrations are the only way the schema is made: they must match the models exactly."""
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -91,3 +93,37 @@ def test_readyz_is_ready_on_this_codes_schema_or_a_newer_one(app, client, revisi
     assert response.json["migration"] == revision
     assert client.get("/readyz").json == {"status": "ok", "database": "ok",
                                           "migration": head_revision()}
+
+
+def _aware(moment) -> dt.datetime:
+    """A timestamp read with plain SQL (SQLite gives its text) as an aware UTC datetime."""
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def test_decisions_issued_before_numbering_are_numbered_in_order(app, demo, database_url):
+    """Migration 0014 numbers the decisions already issued, per year in the order they were
+    issued, and the yearly counters go on from there."""
+    from voucher import clock
+    from voucher.migrations import downgrade, upgrade
+
+    demo.close()
+    app.extensions["voucher.engine"].dispose()
+    downgrade(database_url, "0013")
+    upgrade(database_url)
+    rows = demo.execute(sa.text(
+        "SELECT decision_number, issued_at FROM vouchers WHERE issued_at IS NOT NULL "
+        "ORDER BY issued_at, id")).all()
+    assert rows
+    by_year: dict[int, list[str]] = {}
+    for number, issued_at in rows:
+        by_year.setdefault(clock.local(_aware(issued_at)).year, []).append(number)
+    for year, numbers in by_year.items():
+        assert numbers == [f"PS-{year}-{n:06d}" for n in range(1, len(numbers) + 1)]
+    counters = dict(demo.execute(sa.text(
+        "SELECT year, last_number FROM decision_number_sequence")).all())
+    assert counters == {year: len(numbers) for year, numbers in by_year.items()}
+    assert demo.execute(sa.text(
+        "SELECT count(*) FROM vouchers WHERE issued_at IS NULL AND decision_number IS NOT NULL"
+    )).scalar() == 0

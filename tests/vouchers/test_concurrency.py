@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import csrf_token_from
+from voucher import clock
 from voucher.budgets.models import Budget, BudgetEntry
 from voucher.vouchers.models import Voucher, VoucherStatus
 
@@ -69,6 +70,10 @@ def test_twenty_parallel_issue_requests_against_room_for_ten(live_url, db, world
     issued = db.execute(sa.select(Voucher).where(Voucher.status == VoucherStatus.ISSUED)
                         ).scalars().all()
     assert len(issued) == 10
+    # Ten numbers without gaps: a refused decision gives its number back.
+    year = clock.local(issued[0].issued_at).year
+    assert sorted(v.decision_number for v in issued) == [
+        f"PS-{year}-{n:06d}" for n in range(1, 11)]
     budget = db.get(Budget, budget_id)
     assert (budget.committed_cents, budget.free_cents) == (250_000, 0)
     assert db.execute(sa.select(sa.func.sum(BudgetEntry.amount_cents))).scalar() == 250_000

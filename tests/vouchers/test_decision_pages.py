@@ -1,11 +1,15 @@
 """The case manager's decision pages: refusals next to the form with nothing stored, four eyes
 over HTTP, drafts, the policy page."""
 
+import datetime as dt
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from tests import factories
 from tests.conftest import post_form
+from voucher import clock
 from voucher.accounts.models import Role
 from voucher.budgets.models import Budget
 from voucher.vouchers.models import Voucher, VoucherPolicy, VoucherStatus
@@ -135,6 +139,34 @@ def test_the_letter_is_in_the_clients_language_with_codes_and_review_instruction
     views = db.execute(sa.text("SELECT count(*) FROM audit_events WHERE action = "
                                "'client.identity_code_viewed'")).scalar()
     assert views == 2  # every letter shows the whole code
+
+
+def test_the_letter_gives_the_decision_number_delegation_provisions_and_deadlines(
+        app, client, auth, db, world):
+    world.client.language = "en"
+    db.commit()
+    auth.login(world.case_manager.email, factories.PASSWORD)
+    voucher_url = _decide(client, world).headers["Location"]
+    voucher = _vouchers(db)[0]
+    assert re.fullmatch(r"PS-\d{4}-\d{6}", voucher.decision_number)
+    assert voucher.decision_number in client.get(voucher_url).get_data(as_text=True)
+    letter = client.get(f"{voucher_url}/letter").get_data(as_text=True).split(
+        '<article class="letter" lang="en">')[1]
+    sent = clock.local(voucher.issued_at).date()
+    electronic, posted = sent + dt.timedelta(days=3), sent + dt.timedelta(days=7)
+    config = app.config
+    for text in (voucher.decision_number, "Confidential: Act on the Openness of Government "
+                 "Activities (621/1999), section 24(1)(25)",
+                 f"under {config['DECISION_DELEGATION']}", config["VOUCHER_RULES"],
+                 "(569/2009), sections 4–8", config["REGISTRY_ADDRESS"],
+                 config["REGISTRY_HOURS"],
+                 f"deemed received on {electronic:%-d %b %Y} and the time for a review ends "
+                 f"on {electronic + dt.timedelta(days=30):%-d %b %Y}",
+                 f"deemed received on {posted:%-d %b %Y}",
+                 "with the approved provider of the lowest price in your municipality"):
+        assert text in letter, text
+    pdf = client.get(f"{voucher_url}/letter.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
 
 
 def test_the_issuing_policy_is_set_by_the_administrator(client, auth, db, world):

@@ -49,6 +49,8 @@ def test_fixed_value_below_the_threshold_is_issued_and_committed_at_once(db, wor
     assert "voucher.issued" in list(actions)
     mail = db.execute(sa.select(OutboxMessage)).scalars().one()
     assert (mail.to_address, mail.template) == (world.client.email, "vouchers/issued")
+    assert voucher.decision_number.startswith("PS-")
+    assert f"Päätöksen numero: {voucher.decision_number}" in mail.body_text
 
 
 def test_monthly_voucher_commits_each_budget_year_its_months(db, world):

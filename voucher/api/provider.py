@@ -53,7 +53,8 @@ def voucher_json(voucher: Voucher, available: int) -> dict:
     """The API's voucher; ``available`` is its ``units_available`` (hundredths) on the day
     asked for."""
     return {
-        "code": voucher.code, "service": voucher.service_type.code,
+        "code": voucher.code, "decision_number": voucher.decision_number,
+        "service": voucher.service_type.code,
         "status": voucher.status.value, "valid_from": voucher.valid_from.isoformat(),
         "valid_until": voucher.valid_until.isoformat(),
         "units_granted": units_value(voucher.units_granted),

@@ -42,11 +42,17 @@ def _page(item: str) -> dict:
 register_schemas({
     "Voucher": {
         "type": "object",
-        "required": ["code", "service", "status", "valid_from", "valid_until", "units_granted",
-                     "units_used", "units_remaining", "units_available", "unit_value_cents",
-                     "client"],
+        "required": ["code", "decision_number", "service", "status", "valid_from",
+                     "valid_until", "units_granted", "units_used", "units_remaining",
+                     "units_available", "unit_value_cents", "client"],
         "properties": {
             "code": {"type": "string", "example": _EXAMPLE_CODE},
+            "decision_number": {
+                "type": "string", "nullable": True, "example": "PS-2026-000123",
+                "description": "The number of the decision that granted the voucher, unique "
+                               "in the authority; cite it when asking about the decision "
+                               "(null only for a decision made while the release that "
+                               "numbers decisions was being deployed)."},
             "service": {"type": "string", "description": "Service type code.",
                         "example": "HOME_CARE"},
             "status": {"type": "string", "enum": ["draft", "pending_approval", "issued",

@@ -23,6 +23,7 @@ from voucher.clients.identity import protect_identity_code
 from voucher.clients.models import Client
 from voucher.municipalities.models import Municipality
 from voucher.providers.listing import find_listed
+from voucher.vouchers.decision_numbers import take_decision_numbers
 from voucher.vouchers.models import (
     AssignmentStatus,
     Recurrence,
@@ -188,6 +189,7 @@ def issue_vouchers(session: Session, clients: list[tuple[Client, Kind]],
             approved_by_user_id=approver_id if sum(shares.values()) > threshold else None,
             created_at=issued_at, issued_at=issued_at)
         planned.append((row, plans, shares, kind, listing.offer.id, rng.randint(60, 100)))
+    _number_decisions(session, [p[0] for p in planned])
     ids = session.execute(sa.insert(Voucher).returning(Voucher.id, sort_by_parameter_order=True),
                           [p[0] for p in planned]).scalars().all()
     period_rows = [{"voucher_id": voucher_id, "starts_on": plan.starts_on,
@@ -207,6 +209,12 @@ def issue_vouchers(session: Session, clients: list[tuple[Client, Kind]],
         in zip(ids, planned, strict=True)]
     _commit(session, [(v, p[2]) for v, p in zip(issued, planned, strict=True)])
     return issued
+
+
+def _number_decisions(session: Session, rows: list[dict]) -> None:
+    """Decision numbers for the history's vouchers, in the order they were issued."""
+    for row in sorted(rows, key=lambda r: r["issued_at"]):
+        row["decision_number"] = take_decision_numbers(session, row["issued_at"])[0]
 
 
 def _commit(session: Session, shares: list[tuple[HistoryVoucher, dict[int, int]]]) -> None:

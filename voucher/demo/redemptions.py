@@ -28,6 +28,7 @@ from voucher.feedback.models import Feedback
 from voucher.invoicing.services import create_invoice
 from voucher.providers.models import Provider
 from voucher.redemptions.services import EventInput, record_redemption
+from voucher.vouchers.decision_numbers import take_decision_numbers
 from voucher.vouchers.models import (
     AssignmentStatus,
     Recurrence,
@@ -93,7 +94,7 @@ def _voucher(session: Session, *, code: str, client: Client, service: ServiceTyp
         units_granted=units, valid_from=valid_from, valid_until=valid_until,
         status=VoucherStatus.ASSIGNED, provider_id=provider.id, created_by_user_id=issuer.id,
         need_assessment="Asiakas tarvitsee apua arjen askareisiin kotona selviytyäkseen.",
-        issued_at=clock.now())
+        issued_at=clock.now(), decision_number=take_decision_numbers(session, clock.now())[0])
     voucher.periods = [VoucherPeriod(starts_on=p.starts_on, ends_on=p.ends_on,
                                      units_granted=p.units) for p in periods]
     session.add(voucher)

@@ -29,6 +29,7 @@ from voucher.money import UNIT_SCALE, format_cents, units_times_cents
 from voucher.municipalities.models import Municipality
 from voucher.vouchers import notices, states
 from voucher.vouchers.codes import new_confirmation_code, new_voucher_code
+from voucher.vouchers.decision_numbers import take_decision_numbers
 from voucher.vouchers.models import Recurrence, Voucher, VoucherPeriod, VoucherStatus
 from voucher.vouchers.periods import PeriodPlan, commitment_by_year, plan_periods
 from voucher.vouchers.policy import needs_second_approval
@@ -243,11 +244,14 @@ def _issue(session: Session, voucher: Voucher, *, actor: Actor, language: str,
         ledger.commit(session, budget, cents, voucher_id=voucher.id, user_id=actor.user_id,
                       language=language)
         committed += cents
-    values = {"issued_at": clock.now(), "committed_cents": committed}
+    issued_at = clock.now()
+    values = {"issued_at": issued_at, "committed_cents": committed,
+              "decision_number": take_decision_numbers(session, issued_at)[0]}
     if approved_by is not None:
         values["approved_by_user_id"] = approved_by
     states.move(session, voucher, VoucherStatus.ISSUED, **values)
     record_event(session, actor, "voucher.issued", "voucher", voucher.id,
                  client_id=voucher.client_id, committed_cents=committed,
+                 decision_number=values["decision_number"],
                  by_year={str(y): c for y, c in by_year.items()}, approved_by=approved_by)
     notices.notify_client(session, voucher, "issued")

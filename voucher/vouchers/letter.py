@@ -7,6 +7,7 @@ a review of the decision.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import segno
@@ -15,13 +16,38 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from voucher import clock
 from voucher.accounts.models import User
 from voucher.i18n import format_date, localized
 from voucher.labels import label
 from voucher.money import format_cents, format_units, units_times_cents
 from voucher.pdf import PdfDocument
+from voucher.vouchers.choice import provider_options
 from voucher.vouchers.models import Recurrence, ValueBasis, Voucher
 from voucher.vouchers.value import calculation_steps
+
+#: Days after sending when a decision is deemed received (Administrative Procedure Act
+#: 434/2003, section 59): electronically on the third day, by post on the seventh.
+RECEIVED_ELECTRONICALLY_AFTER = 3
+RECEIVED_BY_POST_AFTER = 7
+REVIEW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DecisionSettings:
+    """What the authority's letters cite, in the letter's language (the settings; an English
+    letter uses the Finnish texts)."""
+
+    delegation: str
+    rules: str
+    registry_address: str
+    registry_hours: str
+
+    @classmethod
+    def from_config(cls, config, language: str) -> DecisionSettings:
+        suffix = "_SV" if language == "sv" else ""
+        return cls(config[f"DECISION_DELEGATION{suffix}"], config[f"VOUCHER_RULES{suffix}"],
+                   config["REGISTRY_ADDRESS"], config[f"REGISTRY_HOURS{suffix}"])
 
 
 @dataclass
@@ -29,6 +55,8 @@ class Letter:
     language: str
     title: str
     authority: str
+    #: The confidentiality marking of a social-welfare decision, at the top.
+    confidentiality: str
     recipient: list[str]
     facts: list[tuple[str, str]]
     need_heading: str
@@ -50,17 +78,18 @@ class Letter:
 
 
 def build_letter(session: Session, voucher: Voucher, *, identity_code: str, authority: str,
-                 register_url: str | None, portal_url: str) -> Letter:
-    """The letter's content in the client's language."""
+                 register_url: str | None, portal_url: str, config) -> Letter:
+    """The letter's content in the client's language (``config``: the app's, for
+    DecisionSettings)."""
     client = voucher.client
     language = client.language
     with force_locale(language):
         return _compose(session, voucher, client, language, identity_code, authority,
-                        register_url, portal_url)
+                        register_url, portal_url, DecisionSettings.from_config(config, language))
 
 
 def _compose(session, voucher, client, language, identity_code, authority, register_url,
-             portal_url) -> Letter:
+             portal_url, settings: DecisionSettings) -> Letter:
     service = localized(voucher.service_type, "name", language)
     value = format_cents(voucher.unit_value_cents, language)
     unit = label(voucher.service_type.unit)
@@ -77,6 +106,7 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
         units_text = _("%(units)s in all (%(unit)s)",
                        units=format_units(voucher.units_per_period, language), unit=unit)
     facts = [
+        (_("Decision number"), voucher.decision_number or ""),
         (_("Client"), client.full_name),
         (_("Personal identity code"), identity_code),
         (_("Service"), service),
@@ -85,7 +115,9 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
         (_("Total value"), format_cents(total, language)),
         (_("Validity"), validity),
         (_("Decision date"), format_date(voucher.issued_at, language)),
-        (_("Decision made by"), maker.display_name if maker else ""),
+        (_("Decision made by"), _("%(name)s, case manager, under %(delegation)s",
+                                  name=maker.display_name, delegation=settings.delegation)
+         if maker else ""),
     ]
     if approver is not None:
         facts.append((_("Approved by"), approver.display_name))
@@ -94,14 +126,19 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
         calculation.append((_("Reason for raising the value"), voucher.value_raise_reason))
     sections = [
         (_("How to choose a provider"), _choosing(register_url, portal_url)),
-        (_("Your self-share"), _self_share(voucher, value)),
+        (_("Your self-share"), _self_share(voucher, value) + _estimate(session, voucher,
+                                                                        language)),
         (_("Validity and units"), _validity(voucher, validity)),
-        (_("Requesting a review"), _review(authority, maker)),
+        (_("Requesting a review"), _review(authority, maker, settings,
+                                           voucher.issued_at, language)),
     ]
     return Letter(
         language=language,
         title=_("Decision on a service voucher: %(service)s", service=service),
         authority=authority,
+        confidentiality=_("Confidential: Act on the Openness of Government Activities "
+                          "(621/1999), section 24(1)(25); Act on the Status and Rights of "
+                          "Social Welfare Clients (812/2000), section 14"),
         recipient=[line for line in (client.full_name, client.street_address,
                                      " ".join(filter(None, (client.postal_code, client.city))))
                    if line],
@@ -111,9 +148,10 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
         codes=[(_("Voucher code"), voucher.code),
                (_("Confirmation code"), voucher.confirmation_code)],
         code=voucher.code, sections=sections,
-        footer=_("The decision is based on the Act on Service Vouchers in Social and Health "
-                 "Care (569/2009). It was made electronically and is valid without a "
-                 "signature."),
+        footer=_("Provisions applied: Act on Service Vouchers in Social and Health Care "
+                 "(569/2009), sections 4–8; Administrative Procedure Act (434/2003); %(rules)s. "
+                 "The decision was made electronically and is valid without a signature.",
+                 rules=settings.rules),
     )
 
 
@@ -150,6 +188,22 @@ def _self_share(voucher: Voucher, value: str) -> list[str]:
     ]
 
 
+def _estimate(session: Session, voucher: Voucher, language: str) -> list[str]:
+    """The self-share with the approved provider that leaves the client least to pay (the
+    client's provider choice, cheapest first), when there is one."""
+    options = provider_options(session, voucher, sort="self_share", language=None)
+    if not options or voucher.value_basis == ValueBasis.FREE_FOR_CLIENT:
+        return []
+    cheapest = options[0]
+    return [_("An estimate on %(day)s: with the approved provider of the lowest price in your "
+              "municipality, %(provider)s (%(price)s per unit), your self-share would be "
+              "%(share)s per unit, %(total)s for all your units. Prices can change.",
+              day=format_date(clock.today(), language), provider=cheapest.provider.name,
+              price=format_cents(cheapest.unit_price_cents, language),
+              share=format_cents(cheapest.self_share_per_unit_cents, language),
+              total=format_cents(cheapest.self_share_total_cents, language))]
+
+
 def _validity(voucher: Voucher, validity: str) -> list[str]:
     if voucher.recurrence == Recurrence.MONTHLY:
         return [_("The voucher is valid %(validity)s. You get the units anew each calendar "
@@ -159,16 +213,40 @@ def _validity(voucher: Voucher, validity: str) -> list[str]:
               validity=validity)]
 
 
-def _review(authority: str, maker: User | None) -> list[str]:
+def receipt_days(sent: dt.date) -> tuple[dt.date, dt.date]:
+    """When a decision sent on ``sent`` is deemed received: electronically, by post."""
+    return (sent + dt.timedelta(days=RECEIVED_ELECTRONICALLY_AFTER),
+            sent + dt.timedelta(days=RECEIVED_BY_POST_AFTER))
+
+
+def _review(authority: str, maker: User | None, settings: DecisionSettings,
+            issued_at: dt.datetime | None, language: str) -> list[str]:
     paragraphs = [
         _("If you are not satisfied with this decision, you may request a review "
           "(oikaisuvaatimus) in writing from %(authority)s. The decision cannot be appealed to "
           "a court before the review.", authority=authority),
-        _("Make the request within 30 days of receiving the decision. A decision sent by post "
-          "is deemed received on the seventh day after it was sent, unless shown otherwise."),
-        _("Say which decision you want reviewed, how you want it changed and why, and give "
-          "your name and contact details. Sign the request and send it to the registry office "
-          "of %(authority)s.", authority=authority),
+        _("Make the request within %(days)d days of receiving the decision. A decision sent "
+          "electronically is deemed received on the third day after it was sent, and a "
+          "decision sent by post on the seventh day, unless shown otherwise.",
+          days=REVIEW_DAYS),
+    ]
+    if issued_at is not None:
+        electronic, posted = receipt_days(clock.local(issued_at).date())
+        paragraphs.append(_(
+            "This decision was sent on %(sent)s: sent electronically it is deemed received on "
+            "%(electronic)s and the time for a review ends on %(electronic_end)s; sent by "
+            "post it is deemed received on %(posted)s and the time ends on %(posted_end)s.",
+            sent=format_date(clock.local(issued_at).date(), language),
+            electronic=format_date(electronic, language),
+            electronic_end=format_date(electronic + dt.timedelta(days=REVIEW_DAYS), language),
+            posted=format_date(posted, language),
+            posted_end=format_date(posted + dt.timedelta(days=REVIEW_DAYS), language)))
+    paragraphs += [
+        _("Say which decision you want reviewed (its number), how you want it changed and why, "
+          "and give your name and contact details. Sign the request and send it to the "
+          "registry office of %(authority)s: %(address)s. The registry office is open "
+          "%(hours)s.", authority=authority, address=settings.registry_address,
+          hours=settings.registry_hours),
     ]
     if maker is not None:
         paragraphs.append(_("Questions about the decision: your case manager %(name)s, "
@@ -179,6 +257,7 @@ def _review(authority: str, maker: User | None) -> list[str]:
 def letter_pdf(letter: Letter) -> bytes:
     """The same letter as a PDF with a QR code of the voucher code."""
     document = PdfDocument(letter.title, language=letter.language, author=letter.authority)
+    document.paragraph(letter.confidentiality)
     document.paragraph(letter.authority)
     document.paragraph("\n".join(letter.recipient))
     document.heading(letter.title)

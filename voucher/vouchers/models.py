@@ -67,6 +67,10 @@ class Voucher(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: The decision's number, unique in the authority, given when it is issued
+    #: (decision_numbers.py). Every issued decision has one; a CHECK will say so once the
+    #: release before numbering is gone (see migration 0014).
+    decision_number: Mapped[str | None] = mapped_column(sa.String(32), unique=True, index=True)
     #: The electronic voucher: ≥ 80 random bits, no ambiguous characters, grouped for reading.
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)
     #: Short second code on the decision letter; with the voucher code it activates the voucher.
@@ -126,6 +130,15 @@ class Voucher(Base):
 
     def __repr__(self) -> str:
         return f"<Voucher {self.id} {self.status}>"
+
+
+class DecisionNumberSequence(Base):
+    """The last decision number used in a year (one row per year)."""
+
+    __tablename__ = "decision_number_sequence"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
 
 
 class VoucherPeriod(Base):

@@ -115,7 +115,8 @@ def _letter(voucher_id: int):
     return voucher, build_letter(session, voucher, identity_code=code,
                                  authority=current_app.config["AUTHORITY_NAME"],
                                  register_url=register_url,
-                                 portal_url=absolute_url("accounts.login"))
+                                 portal_url=absolute_url("accounts.login"),
+                                 config=current_app.config)
 
 
 @bp.get("/<int:voucher_id>/letter")

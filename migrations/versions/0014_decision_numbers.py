@@ -1,0 +1,66 @@
+"""Decision numbers: vouchers.decision_number (a unique index) and the yearly counter
+decision_number_sequence.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-03 10:30:00.000000
+
+Decisions already issued are numbered in the order they were issued, per year (Finnish time),
+and the counters continue from there. Expand only: the previous release, still issuing while
+this runs, does not number its decisions, so "an issued decision has a number" becomes a CHECK
+in a later migration, after numbering those too. Plain ALTERs (no batch copy of the table, which
+SQLite's foreign keys would refuse).
+"""
+
+from zoneinfo import ZoneInfo
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0014'
+down_revision = '0013'
+branch_labels = None
+depends_on = None
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def _year(issued_at) -> int:
+    if isinstance(issued_at, str):  # SQLite keeps the text
+        from datetime import datetime
+        issued_at = datetime.fromisoformat(issued_at)
+    if issued_at.tzinfo is None:
+        from datetime import timezone
+        issued_at = issued_at.replace(tzinfo=timezone.utc)
+    return issued_at.astimezone(HELSINKI).year
+
+
+def upgrade() -> None:
+    op.create_table('decision_number_sequence',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_decision_number_sequence'))
+    )
+    op.add_column('vouchers', sa.Column('decision_number', sa.String(length=32), nullable=True))
+    bind = op.get_bind()
+    counters: dict[int, int] = {}
+    issued = bind.execute(sa.text(
+        "SELECT id, issued_at FROM vouchers WHERE issued_at IS NOT NULL "
+        "ORDER BY issued_at, id")).all()
+    for voucher_id, issued_at in issued:
+        year = _year(issued_at)
+        counters[year] = counters.get(year, 0) + 1
+        bind.execute(sa.text("UPDATE vouchers SET decision_number = :number WHERE id = :id"),
+                     {"number": f"PS-{year}-{counters[year]:06d}", "id": voucher_id})
+    for year, last in counters.items():
+        bind.execute(sa.text("INSERT INTO decision_number_sequence (year, last_number) "
+                             "VALUES (:year, :last)"), {"year": year, "last": last})
+    op.create_index(op.f('ix_vouchers_decision_number'), 'vouchers', ['decision_number'],
+                    unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index(op.f('ix_vouchers_decision_number'), table_name='vouchers')
+    op.drop_column('vouchers', 'decision_number')
+    op.drop_table('decision_number_sequence')
