@@ -16,12 +16,18 @@ from fpdf import FPDF
 FONT_DIR = Path(__file__).parent / "pdf_fonts"
 
 
+#: What an archival document (a decision letter) conforms to: PDF/A-2b, with its XMP
+#: identification, an sRGB output intent and every font embedded (fpdf2 enforces it).
+ARCHIVAL = "PDF/A-2B"
+
+
 class PdfDocument:
     """A simple A4 document: ``heading``, ``paragraph``, ``facts``, ``table``, ``qr``,
-    then ``output()`` for the bytes."""
+    then ``output()`` for the bytes; ``archival`` makes it PDF/A-2b."""
 
-    def __init__(self, title: str, *, language: str = "fi", author: str = ""):
-        self._pdf = FPDF(format="A4")
+    def __init__(self, title: str, *, language: str = "fi", author: str = "",
+                 archival: bool = False):
+        self._pdf = FPDF(format="A4", enforce_compliance=ARCHIVAL if archival else None)
         self._pdf.set_margins(20, 20, 20)
         self._pdf.set_auto_page_break(auto=True, margin=20)
         self._pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))

@@ -255,8 +255,9 @@ def _review(authority: str, maker: User | None, settings: DecisionSettings,
 
 
 def letter_pdf(letter: Letter) -> bytes:
-    """The same letter as a PDF with a QR code of the voucher code."""
-    document = PdfDocument(letter.title, language=letter.language, author=letter.authority)
+    """The same letter as a PDF/A-2b (for the archive) with a QR code of the voucher code."""
+    document = PdfDocument(letter.title, language=letter.language, author=letter.authority,
+                           archival=True)
     document.paragraph(letter.confidentiality)
     document.paragraph(letter.authority)
     document.paragraph("\n".join(letter.recipient))
