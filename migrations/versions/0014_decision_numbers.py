@@ -1,5 +1,5 @@
 """Decision numbers: vouchers.decision_number (a unique index) and the yearly counter
-decision_number_sequence.
+decision_number_sequence; vouchers.refused_on, the day the client refused the voucher.
 
 Revision ID: 0014
 Revises: 0013
@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('year', name=op.f('pk_decision_number_sequence'))
     )
     op.add_column('vouchers', sa.Column('decision_number', sa.String(length=32), nullable=True))
+    op.add_column('vouchers', sa.Column('refused_on', sa.Date(), nullable=True))
     bind = op.get_bind()
     counters: dict[int, int] = {}
     issued = bind.execute(sa.text(
@@ -62,5 +63,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f('ix_vouchers_decision_number'), table_name='vouchers')
+    op.drop_column('vouchers', 'refused_on')
     op.drop_column('vouchers', 'decision_number')
     op.drop_table('decision_number_sequence')

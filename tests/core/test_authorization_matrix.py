@@ -232,9 +232,11 @@ ACCESS: dict[str, dict[str, str]] = {
     "vouchers.approve": allow(CM_HOME, hidden=(CM_OTHER,)),
     "vouchers.reject": allow(CM_HOME, hidden=(CM_OTHER,)),
     "vouchers.cancel": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "vouchers.record_refusal": allow(CM_HOME, hidden=(CM_OTHER,)),
     # The client's pages (and the choice and the letter, shared with case managers)
     "vouchers.my_vouchers": allow(CLIENT_A, CLIENT_B),
     "vouchers.my_voucher": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    "vouchers.refuse": allow(CLIENT_A, hidden=(CLIENT_B,)),
     "vouchers.choose_provider": allow(CLIENT_A, CM_HOME, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter_as_pdf": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),

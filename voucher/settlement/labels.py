@@ -18,4 +18,5 @@ ENTRY_REASONS = {
     "year_transfer": _l("moved between the voucher's years"),
     "rounding": _l("cents lost to rounding each event"),
     "unused": _l("unused commitment of a closed voucher"),
+    "refused": _l("the client refused the voucher"),
 }

@@ -16,6 +16,7 @@ from voucher.i18n import current_language
 from voucher.money import units_times_cents
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.vouchers import queries
+from voucher.vouchers.lifecycle import can_be_refused
 from voucher.vouchers.models import ACTIVE_STATUSES, Voucher, VoucherStatus
 from voucher.vouchers.value import calculation_steps
 
@@ -32,6 +33,7 @@ HISTORY_LABELS = {
     "voucher.activated": _l("Provider activated the voucher with its codes"),
     "voucher.assigned": _l("Provider in charge of the voucher"),
     "voucher.cancelled": _l("Voucher cancelled, unused commitment released"),
+    "voucher.refused": _l("The client refused the voucher; commitment released"),
     "voucher.expired": _l("Voucher expired, unused commitment released"),
     "voucher.commitment_released": _l("Unused commitment released"),
 }
@@ -119,6 +121,7 @@ def detail_context(session: Session, voucher: Voucher, **extra) -> dict:
                                                               *ACTIVE_STATUSES)
                                            or (pending and own)),
         "can_choose": is_case_manager and voucher.status in ACTIVE_STATUSES,
+        "can_record_refusal": is_case_manager and can_be_refused(session, voucher),
         "has_letter": voucher.issued_at is not None,
         **extra,
     }

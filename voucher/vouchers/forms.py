@@ -53,6 +53,14 @@ class ReasonForm(BaseForm):
         DataRequired(_l("Write the reason.")), Length(max=2000)])
 
 
+class RefusalForm(BaseForm):
+    """A case manager records the client's refusal received on paper or by phone."""
+
+    refused_on = DayField(_l("Day the client refused"), validators=[
+        InputRequired(_l("Enter the day the client refused."))],
+        description=_l("The day the refusal was received, e.g. 2.12.2026."))
+
+
 class ActivationForm(BaseForm):
     code = StringField(_l("Voucher code"), validators=[
         DataRequired(_l("Enter the voucher code.")), Length(max=40)],

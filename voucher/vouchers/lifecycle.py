@@ -1,4 +1,5 @@
-"""The end of a voucher's life: cancellation, expiry, and releasing what was not used.
+"""The end of a voucher's life: cancellation, the client's refusal, expiry, and releasing what
+was not used.
 
 What a voucher still needs from its budgets is the voucher's share of its service events that
 are not void (settled or not: recorded and invoiced events will still be paid). Everything else
@@ -18,10 +19,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
+from voucher.accounts.models import User
 from voucher.audit.services import Actor, FreeText, record_event
 from voucher.budgets import ledger
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
-from voucher.errors import ValidationFailed
+from voucher.errors import DomainError, ValidationFailed
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.vouchers import notices, states
 from voucher.vouchers.models import (
@@ -116,6 +118,56 @@ def cancel_voucher(session: Session, voucher: Voucher, *, reason: str, actor: Ac
         notices.notify_provider(session, assignment.provider, voucher, "cancelled_provider")
     if before in COMMITTED:
         notices.notify_client(session, voucher, "cancelled", reason=reason)
+    return released
+
+
+class CannotRefuse(DomainError):
+    code = "cannot_refuse"
+    status = 409
+    message = _l("The voucher can no longer be refused: services have already been recorded "
+                 "on it. Ask your case manager to end it.")
+
+
+def _has_services(session: Session, voucher: Voucher) -> bool:
+    return bool(voucher.units_used) or session.execute(sa.select(sa.exists().where(
+        Redemption.voucher_id == voucher.id, Redemption.status != RedemptionStatus.VOID))
+    ).scalar()
+
+
+def can_be_refused(session: Session, voucher: Voucher) -> bool:
+    """In force, and no service recorded on it yet (what refuse_voucher allows)."""
+    return voucher.status in (VoucherStatus.ISSUED, VoucherStatus.ASSIGNED) and \
+        not _has_services(session, voucher)
+
+
+def refuse_voucher(session: Session, voucher: Voucher, *, refused_on: dt.date | None,
+                   actor: Actor) -> int:
+    """The client refuses the voucher (the right the letter tells of, 569/2009 section 6): the
+    client themself, or a case manager who records a refusal received on paper or by phone
+    on ``refused_on``. Only a voucher in force that no service has been recorded on can be
+    refused; the whole commitment is released, the provider and the decision's maker are told,
+    and the client gets a confirmation. Returns the cents released."""
+    if refused_on is None or refused_on > clock.today() or (
+            voucher.issued_at is not None and refused_on < clock.local(voucher.issued_at).date()):
+        raise ValidationFailed({"refused_on": str(_l(
+            "Give the day the client refused: not before the decision, not in the future."))})
+    states.require_status(voucher, VoucherStatus.ISSUED, VoucherStatus.ASSIGNED)
+    ended = end_assignments(session, voucher)
+    states.move(session, voucher, VoucherStatus.CANCELLED, cancelled_at=clock.now(),
+                refused_on=refused_on)
+    # The state change above locked the voucher's row, so a service event recorded meanwhile
+    # is seen here; then the refusal (all of it) is refused.
+    if _has_services(session, voucher):
+        raise CannotRefuse()
+    released = release_unused(session, voucher, reason="refused", user_id=actor.user_id)
+    record_event(session, actor, "voucher.refused", "voucher", voucher.id,
+                 client_id=voucher.client_id, refused_on=refused_on.isoformat(),
+                 released_cents=released)
+    for assignment in ended:
+        notices.notify_provider(session, assignment.provider, voucher, "cancelled_provider")
+    notices.notify_user(session, session.get(User, voucher.created_by_user_id), voucher,
+                        "refused_case_manager", refused_on=refused_on)
+    notices.notify_client(session, voucher, "refused", refused_on=refused_on)
     return released
 
 

@@ -108,6 +108,8 @@ class Voucher(Base):
     issued_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
+    #: The day the client refused the voucher (it is then cancelled).
+    refused_on: Mapped[dt.date | None]
     #: When the voucher became exhausted or expired.
     closed_at: Mapped[dt.datetime | None]
 

@@ -7,14 +7,15 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from voucher import db
+from voucher import clock, db
 from voucher.access import roles
 from voucher.accounts.models import Role
 from voucher.clients.services import reveal_identity_code
 from voucher.errors import DomainError, NotFound
+from voucher.forms import BaseForm
 from voucher.i18n import LANGUAGES
 from voucher.mail.services import absolute_url
-from voucher.vouchers import choice, queries
+from voucher.vouchers import choice, lifecycle, queries
 from voucher.vouchers.details import Usage, remaining_value_cents
 from voucher.vouchers.letter import build_letter, letter_pdf
 from voucher.vouchers.models import AssignmentStatus
@@ -51,7 +52,30 @@ def my_voucher(voucher_id: int):
     voucher = queries.voucher_for_client(session, current_user, voucher_id)
     return render_template("vouchers/my_voucher.html", overview=client_overview(session, voucher),
                            usage=Usage.of(session, voucher.id),
+                           refusable=lifecycle.can_be_refused(session, voucher),
                            remaining_value=remaining_value_cents(voucher))
+
+
+@bp.route("/mine/<int:voucher_id>/refuse", methods=["GET", "POST"])
+@roles(Role.CLIENT)
+def refuse(voucher_id: int):
+    """The client refuses their voucher, after a page that says what follows."""
+    session = db.session()
+    voucher = queries.voucher_for_client(session, current_user, voucher_id)
+    form = BaseForm()
+    error, status = None, 200
+    if form.validate_on_submit():
+        try:
+            lifecycle.refuse_voucher(session, voucher, refused_on=clock.today(),
+                                     actor=current_actor())
+        except DomainError as exc:
+            error, status = str(exc), exc.status
+        else:
+            flash(_("You have refused the voucher. Your case manager has been told."),
+                  "success")
+            return redirect(url_for("vouchers.my_voucher", voucher_id=voucher.id), code=303)
+    return render_template("vouchers/refuse.html", voucher=voucher, form=form, error=error,
+                           refusable=lifecycle.can_be_refused(session, voucher)), status
 
 
 def _voucher_for_chooser(session, voucher_id: int):

@@ -22,7 +22,7 @@ from voucher.pages import page_number
 from voucher.vouchers import issuing, lifecycle, queries
 from voucher.vouchers import labels as _labels  # noqa: F401  (registers the state names)
 from voucher.vouchers.details import detail_context
-from voucher.vouchers.forms import DecisionForm, PolicyForm, ReasonForm
+from voucher.vouchers.forms import DecisionForm, PolicyForm, ReasonForm, RefusalForm
 from voucher.vouchers.models import Recurrence, VoucherStatus
 from voucher.vouchers.policy import current_policy, set_four_eyes_threshold
 from voucher.vouchers.value import calculation_steps
@@ -190,6 +190,28 @@ def reject(voucher_id: int):
 def cancel(voucher_id: int):
     return _reason_page(voucher_id, "vouchers/cancel.html", lifecycle.cancel_voucher,
                         _("The voucher has been cancelled and its unused commitment released."))
+
+
+@bp.route("/<int:voucher_id>/refusal", methods=["GET", "POST"])
+@roles(Role.CASE_MANAGER)
+def record_refusal(voucher_id: int):
+    """The case manager records a refusal the client made on paper or by phone."""
+    session = db.session()
+    voucher = queries.voucher_for_staff(session, current_user, voucher_id)
+    form = RefusalForm()
+    if request.method == "GET":
+        form.refused_on.data = clock.today()
+    if form.validate_on_submit():
+        try:
+            lifecycle.refuse_voucher(session, voucher, refused_on=form.refused_on.data,
+                                     actor=current_actor())
+        except DomainError as exc:
+            form.add_errors(exc)
+        else:
+            flash(_("The client's refusal has been recorded; the voucher is cancelled and its "
+                    "commitment released."), "success")
+            return redirect(url_for("vouchers.detail", voucher_id=voucher.id), code=303)
+    return render_form("vouchers/record_refusal.html", form, voucher=voucher)
 
 
 @bp.route("/policy", methods=["GET", "POST"])
