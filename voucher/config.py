@@ -247,6 +247,8 @@ def load_config(env: str | None = None) -> dict:
         "STRIPE_NETWORK_RETRIES": _env_int("VOUCHER_STRIPE_NETWORK_RETRIES", 1),
         # Days after the month's invoice for paying self-shares online; then the provider bills.
         "SELF_SHARE_PAY_DAYS": _env_int("VOUCHER_SELF_SHARE_PAY_DAYS", 14),
+        # Days before a voucher's last day when the client and the case manager are reminded.
+        "REMINDER_DAYS": _env_int("VOUCHER_REMINDER_DAYS", 30),
         # The organising authority: payer of the SEPA batches.
         "AUTHORITY_NAME": _setting("VOUCHER_AUTHORITY_NAME", production),
         "AUTHORITY_IBAN": _setting("VOUCHER_AUTHORITY_IBAN", production),

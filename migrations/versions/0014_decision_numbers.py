@@ -1,5 +1,6 @@
 """Decision numbers: vouchers.decision_number (a unique index) and the yearly counter
-decision_number_sequence; vouchers.refused_on, the day the client refused the voucher.
+decision_number_sequence; vouchers.refused_on, the day the client refused the voucher; and
+voucher_reminders, the reminders sent (each once).
 
 Revision ID: 0014
 Revises: 0013
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from alembic import op
 import sqlalchemy as sa
+import voucher.db
 
 
 revision = '0014'
@@ -37,6 +39,16 @@ def _year(issued_at) -> int:
 
 
 def upgrade() -> None:
+    op.create_table('voucher_reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('voucher_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('about', sa.Date(), nullable=False),
+    sa.Column('sent_at', voucher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['voucher_id'], ['vouchers.id'], name=op.f('fk_voucher_reminders_voucher_id_vouchers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voucher_reminders')),
+    sa.UniqueConstraint('voucher_id', 'kind', 'about', name=op.f('uq_voucher_reminders_voucher_id_kind_about'))
+    )
     op.create_table('decision_number_sequence',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('last_number', sa.Integer(), nullable=False),
@@ -66,3 +78,4 @@ def downgrade() -> None:
     op.drop_column('vouchers', 'refused_on')
     op.drop_column('vouchers', 'decision_number')
     op.drop_table('decision_number_sequence')
+    op.drop_table('voucher_reminders')

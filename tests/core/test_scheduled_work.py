@@ -105,6 +105,8 @@ _NO_STRIPE_DIFFERENCES = SimpleNamespace(repaired=[], alerts=[], intents_seen=0,
 CRON_COMMANDS = [
     ("outbox send", "voucher.mail.services.send_pending", None),
     ("vouchers expire", "voucher.vouchers.lifecycle.expire_vouchers", None),
+    ("vouchers remind", "voucher.vouchers.reminders.send_reminders",
+     SimpleNamespace(ending=0, nearly_used=0)),
     ("providers check-expiry", "voucher.providers.expiry.check_expiry", None),
     ("payments run-jobs", "voucher.payments.jobs.run_due_jobs", None),
     ("payments bill-unpaid", "voucher.payments.billing.bill_unpaid", None),

@@ -1,8 +1,10 @@
-"""``flask --app voucher vouchers expire``: the nightly expiry of vouchers (cron)."""
+"""``flask --app voucher vouchers expire``: the nightly expiry of vouchers, and
+``vouchers remind``: the daily reminders (cron)."""
 
 from __future__ import annotations
 
 import click
+from flask import current_app
 
 from voucher import clock, db
 from voucher.locks import one_run_at_a_time
@@ -27,3 +29,16 @@ def expire(grace_days: int):
         report = expire_vouchers(session, today=clock.today(), grace_days=grace_days)
     click.echo(f"expired {report.expired} vouchers, released "
                f"{format_cents(report.released_cents, 'en')}")
+
+
+@vouchers_group.command("remind")
+@one_run_at_a_time("vouchers remind")
+def remind():
+    """Remind clients and case managers of vouchers ending within VOUCHER_REMINDER_DAYS, and
+    clients of monthly allotments nearly used (each reminder once)."""
+    from voucher.vouchers.reminders import send_reminders
+
+    with db.command_session() as session:
+        report = send_reminders(session, days_before_end=current_app.config["REMINDER_DAYS"])
+    click.echo(f"reminded of {report.ending} vouchers ending and {report.nearly_used} "
+               "allotments nearly used")

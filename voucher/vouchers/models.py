@@ -134,6 +134,20 @@ class Voucher(Base):
         return f"<Voucher {self.id} {self.status}>"
 
 
+class VoucherReminder(Base):
+    """A reminder sent about a voucher (reminders.py): one per kind and date it is about (the
+    validity's end, or the month), so that none is sent twice."""
+
+    __tablename__ = "voucher_reminders"
+    __table_args__ = (sa.UniqueConstraint("voucher_id", "kind", "about"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    about: Mapped[dt.date]
+    sent_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class DecisionNumberSequence(Base):
     """The last decision number used in a year (one row per year)."""
 

@@ -62,10 +62,13 @@ def ending_soon_by(today: dt.date) -> dt.date:
     return today + dt.timedelta(days=ENDING_SOON_DAYS)
 
 
-def _follow_up_condition(follow: FollowUp, today: dt.date) -> sa.ColumnElement[bool]:
+def follow_up_condition(follow: FollowUp, today: dt.date, *,
+                        ending_by: dt.date | None = None) -> sa.ColumnElement[bool]:
+    """The vouchers of a follow-up list (``ending_by``: another horizon for "ending soon",
+    the reminders' setting)."""
     in_use = sa.and_(Voucher.status.in_(ACTIVE_STATUSES), Voucher.valid_until >= today)
     if follow == FollowUp.ENDING_SOON:
-        return sa.and_(in_use, Voucher.valid_until <= ending_soon_by(today))
+        return sa.and_(in_use, Voucher.valid_until <= (ending_by or ending_soon_by(today)))
     if follow == FollowUp.NEARLY_USED:
         return sa.and_(in_use, sa.exists().where(
             VoucherPeriod.voucher_id == Voucher.id, VoucherPeriod.starts_on <= today,
@@ -84,7 +87,7 @@ def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus |
     if status is not None:
         query = query.where(Voucher.status == status)
     if follow is not None:
-        query = query.where(_follow_up_condition(follow, clock.today()))
+        query = query.where(follow_up_condition(follow, clock.today()))
     text = (text or "").strip()
     if text:
         code = normalize_voucher_code(text)
