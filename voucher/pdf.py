@@ -38,6 +38,9 @@ class PdfDocument:
         self._pdf.add_page()
         self._pdf.set_font("DejaVu", size=10)
 
+    def new_page(self) -> None:
+        self._pdf.add_page()
+
     @property
     def width(self) -> float:
         return self._pdf.epw

@@ -1,6 +1,7 @@
 """Decision numbers: vouchers.decision_number (a unique index) and the yearly counter
 decision_number_sequence; vouchers.refused_on, the day the client refused the voucher; and
-voucher_reminders, the reminders sent (each once).
+voucher_reminders, the reminders sent (each once); decision_deliveries, how each decision
+reaches its client and when it counts as received.
 
 Revision ID: 0014
 Revises: 0013
@@ -39,6 +40,19 @@ def _year(issued_at) -> int:
 
 
 def upgrade() -> None:
+    op.create_table('decision_deliveries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('voucher_id', sa.Integer(), nullable=False),
+    sa.Column('method', sa.Enum('electronic', 'post', name='method', native_enum=False, create_constraint=True, length=18), nullable=False),
+    sa.Column('queued_at', voucher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_on', sa.Date(), nullable=True),
+    sa.Column('received_on', sa.Date(), nullable=True),
+    sa.Column('posted_by_user_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['posted_by_user_id'], ['users.id'], name=op.f('fk_decision_deliveries_posted_by_user_id_users')),
+    sa.ForeignKeyConstraint(['voucher_id'], ['vouchers.id'], name=op.f('fk_decision_deliveries_voucher_id_vouchers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_decision_deliveries')),
+    sa.UniqueConstraint('voucher_id', name=op.f('uq_decision_deliveries_voucher_id'))
+    )
     op.create_table('voucher_reminders',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('voucher_id', sa.Integer(), nullable=False),
@@ -79,3 +93,4 @@ def downgrade() -> None:
     op.drop_column('vouchers', 'decision_number')
     op.drop_table('decision_number_sequence')
     op.drop_table('voucher_reminders')
+    op.drop_table('decision_deliveries')

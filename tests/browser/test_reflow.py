@@ -105,7 +105,8 @@ def test_public_pages_reflow(page, demo, language):
 @pytest.mark.parametrize("email, name, more, language", [
     ("client@example.fi", "client", (r"^/vouchers/mine/\d+$",), "fi"),
     ("client@example.fi", "client-sv", (r"^/vouchers/mine/\d+$",), "sv"),
-    ("casemanager@example.fi", "case-manager", (r"^/clients/\d+$", r"^/vouchers/\d+$"), "fi"),
+    ("casemanager@example.fi", "case-manager", (r"^/clients/\d+$", r"^/vouchers/\d+$",
+                                                r"^/vouchers/post-room$"), "fi"),
     ("provider@example.fi", "provider", (r"^/provider/invoices/\d+$", r"^/vouchers/provider/\d+$",
                                          r"^/provider/service-events/new/"), "fi"),
     ("admin@example.fi", "admin", (r"^/admin/providers/\d+$", r"^/admin/invoices/\d+$"), "fi"),

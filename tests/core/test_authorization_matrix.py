@@ -57,7 +57,13 @@ from voucher.providers.models import (
 )
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.settlement.models import PaymentBatch
-from voucher.vouchers.models import AssignmentStatus, Voucher, VoucherAssignment
+from voucher.vouchers.models import (
+    AssignmentStatus,
+    DecisionDelivery,
+    DeliveryMethod,
+    Voucher,
+    VoucherAssignment,
+)
 
 # --- Personas -------------------------------------------------------------------------------
 
@@ -237,6 +243,8 @@ ACCESS: dict[str, dict[str, str]] = {
     "vouchers.my_vouchers": allow(CLIENT_A, CLIENT_B),
     "vouchers.my_voucher": allow(CLIENT_A, hidden=(CLIENT_B,)),
     "vouchers.refuse": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    "vouchers.post_room": allow(CM_HOME, CM_OTHER, ADMIN),
+    "vouchers.post_room_batch": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
     "vouchers.choose_provider": allow(CLIENT_A, CM_HOME, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter_as_pdf": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
@@ -297,6 +305,7 @@ class World:
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     alert: OperatorAlert
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
+    letter_to_post: DecisionDelivery  # a decision letter of A's municipality, to be posted
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
@@ -385,6 +394,10 @@ def build_world(db) -> World:
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
         bank_change_p=_bank_change(db, provider_p),
+        letter_to_post=_one(db, sa.select(DecisionDelivery).join(Voucher).where(
+            Voucher.municipality_id == aino.municipality_id,
+            DecisionDelivery.method == DeliveryMethod.POST,
+            DecisionDelivery.sent_on.is_(None))),
         reset_token=issue_token(db, client_b_user, TokenPurpose.PASSWORD_RESET,
                                 dt.timedelta(hours=2)),
         invitation_token=issue_token(db, client_b_user, TokenPurpose.INVITATION,
@@ -449,6 +462,7 @@ POST_DATA = {
 
 #: Query strings that point a page at an owner's object (the default is none).
 QUERY = {
+    "vouchers.post_room_batch": lambda w: {"id": w.letter_to_post.id},
     "reports.index": lambda w: {"municipality": w.client_a.municipality_id},
     "reports.monthly": lambda w: {"municipality": w.client_a.municipality_id},
     "reports.quarterly": lambda w: {"municipality": w.client_a.municipality_id},

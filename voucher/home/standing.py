@@ -19,6 +19,7 @@ from voucher.providers.models import Provider
 from voucher.reports.budget_use import budget_use
 from voucher.reports.figures import Scope
 from voucher.settlement.planning import SettlementPreview, preview_settlement
+from voucher.vouchers import delivery
 from voucher.vouchers import queries as voucher_queries
 from voucher.vouchers.models import VoucherStatus
 from voucher.vouchers.portal import ClientOverview, client_overview
@@ -101,6 +102,7 @@ class Standing:
     without_provider: int = 0
     nearly_used: int = 0
     waiting_for_provider: int = 0
+    letters_to_post: int = 0
     #: provider
     client_requests: int = 0
     months_to_invoice: list = field(default_factory=list)
@@ -135,6 +137,7 @@ def standing_of(session: Session, user: User, *, pay_days: int = 0) -> Standing:
         standing.waiting_for_provider = following(voucher_queries.FollowUp.WAITING_FOR_PROVIDER)
         standing.without_provider = voucher_queries.find_staff_vouchers(
             session, user, status=VoucherStatus.ISSUED).total
+        standing.letters_to_post = len(delivery.post_queue(session, user))
     elif user.role == Role.PROVIDER and user.provider_id is not None:
         standing.client_requests = len(voucher_queries.provider_requests(session,
                                                                          user.provider_id))

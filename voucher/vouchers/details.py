@@ -16,6 +16,7 @@ from voucher.i18n import current_language
 from voucher.money import units_times_cents
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.vouchers import queries
+from voucher.vouchers.delivery import delivery_of, review_deadline
 from voucher.vouchers.lifecycle import can_be_refused
 from voucher.vouchers.models import ACTIVE_STATUSES, Voucher, VoucherStatus
 from voucher.vouchers.value import calculation_steps
@@ -123,6 +124,8 @@ def detail_context(session: Session, voucher: Voucher, **extra) -> dict:
         "can_choose": is_case_manager and voucher.status in ACTIVE_STATUSES,
         "can_record_refusal": is_case_manager and can_be_refused(session, voucher),
         "has_letter": voucher.issued_at is not None,
+        "delivery": (sent := delivery_of(session, voucher.id)),
+        "review_deadline": review_deadline(sent),
         **extra,
     }
 

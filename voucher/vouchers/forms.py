@@ -61,6 +61,13 @@ class RefusalForm(BaseForm):
         description=_l("The day the refusal was received, e.g. 2.12.2026."))
 
 
+class PostedForm(BaseForm):
+    """The post room marks the letters of a printed batch as posted."""
+
+    posted_on = DayField(_l("Posted on"), validators=[
+        InputRequired(_l("Enter the day the letters were posted."))])
+
+
 class ActivationForm(BaseForm):
     code = StringField(_l("Voucher code"), validators=[
         DataRequired(_l("Enter the voucher code.")), Length(max=40)],

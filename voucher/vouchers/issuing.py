@@ -30,6 +30,7 @@ from voucher.municipalities.models import Municipality
 from voucher.vouchers import notices, states
 from voucher.vouchers.codes import new_confirmation_code, new_voucher_code
 from voucher.vouchers.decision_numbers import take_decision_numbers
+from voucher.vouchers.delivery import deliver
 from voucher.vouchers.models import Recurrence, Voucher, VoucherPeriod, VoucherStatus
 from voucher.vouchers.periods import PeriodPlan, commitment_by_year, plan_periods
 from voucher.vouchers.policy import needs_second_approval
@@ -254,4 +255,5 @@ def _issue(session: Session, voucher: Voucher, *, actor: Actor, language: str,
                  client_id=voucher.client_id, committed_cents=committed,
                  decision_number=values["decision_number"],
                  by_year={str(y): c for y, c in by_year.items()}, approved_by=approved_by)
+    deliver(session, voucher)
     notices.notify_client(session, voucher, "issued")

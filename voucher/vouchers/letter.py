@@ -23,7 +23,13 @@ from voucher.labels import label
 from voucher.money import format_cents, format_units, units_times_cents
 from voucher.pdf import PdfDocument
 from voucher.vouchers.choice import provider_options
-from voucher.vouchers.models import Recurrence, ValueBasis, Voucher
+from voucher.vouchers.models import (
+    DecisionDelivery,
+    DeliveryMethod,
+    Recurrence,
+    ValueBasis,
+    Voucher,
+)
 from voucher.vouchers.value import calculation_steps
 
 #: Days after sending when a decision is deemed received (Administrative Procedure Act
@@ -78,18 +84,38 @@ class Letter:
 
 
 def build_letter(session: Session, voucher: Voucher, *, identity_code: str, authority: str,
-                 register_url: str | None, portal_url: str, config) -> Letter:
+                 register_url: str | None, portal_url: str, config,
+                 delivery: DecisionDelivery | None = None) -> Letter:
     """The letter's content in the client's language (``config``: the app's, for
-    DecisionSettings)."""
+    DecisionSettings; ``delivery``: how and when it was sent, for the review's dates)."""
     client = voucher.client
     language = client.language
     with force_locale(language):
         return _compose(session, voucher, client, language, identity_code, authority,
-                        register_url, portal_url, DecisionSettings.from_config(config, language))
+                        register_url, portal_url, DecisionSettings.from_config(config, language),
+                        delivery)
+
+
+def letter_for(session: Session, voucher: Voucher, *, actor) -> Letter:
+    """The letter of an issued voucher as the app shows and prints it: the whole identity code
+    revealed (and audited) for ``actor``, the app's settings, the delivery's dates."""
+    from flask import current_app
+
+    from voucher.clients.services import reveal_identity_code
+    from voucher.mail.services import absolute_url
+    from voucher.vouchers.delivery import delivery_of
+
+    code = reveal_identity_code(session, voucher.client, actor=actor, purpose="decision_letter")
+    register_url = absolute_url("register.search") \
+        if "register.search" in current_app.view_functions else None
+    return build_letter(session, voucher, identity_code=code,
+                        authority=current_app.config["AUTHORITY_NAME"],
+                        register_url=register_url, portal_url=absolute_url("accounts.login"),
+                        config=current_app.config, delivery=delivery_of(session, voucher.id))
 
 
 def _compose(session, voucher, client, language, identity_code, authority, register_url,
-             portal_url, settings: DecisionSettings) -> Letter:
+             portal_url, settings: DecisionSettings, delivery) -> Letter:
     service = localized(voucher.service_type, "name", language)
     value = format_cents(voucher.unit_value_cents, language)
     unit = label(voucher.service_type.unit)
@@ -129,8 +155,8 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
         (_("Your self-share"), _self_share(voucher, value) + _estimate(session, voucher,
                                                                         language)),
         (_("Validity and units"), _validity(voucher, validity)),
-        (_("Requesting a review"), _review(authority, maker, settings,
-                                           voucher.issued_at, language)),
+        (_("Requesting a review"), _review(authority, maker, settings, voucher.issued_at,
+                                           delivery, language)),
     ]
     return Letter(
         language=language,
@@ -220,7 +246,8 @@ def receipt_days(sent: dt.date) -> tuple[dt.date, dt.date]:
 
 
 def _review(authority: str, maker: User | None, settings: DecisionSettings,
-            issued_at: dt.datetime | None, language: str) -> list[str]:
+            issued_at: dt.datetime | None, delivery: DecisionDelivery | None,
+            language: str) -> list[str]:
     paragraphs = [
         _("If you are not satisfied with this decision, you may request a review "
           "(oikaisuvaatimus) in writing from %(authority)s. The decision cannot be appealed to "
@@ -230,7 +257,19 @@ def _review(authority: str, maker: User | None, settings: DecisionSettings,
           "decision sent by post on the seventh day, unless shown otherwise.",
           days=REVIEW_DAYS),
     ]
-    if issued_at is not None:
+    if delivery is not None and delivery.received_on is not None:
+        dates = {"sent": format_date(delivery.sent_on, language),
+                 "received": format_date(delivery.received_on, language),
+                 "end": format_date(delivery.received_on + dt.timedelta(days=REVIEW_DAYS),
+                                    language)}
+        paragraphs.append(
+            _("This decision was sent electronically on %(sent)s. It is deemed received on "
+              "%(received)s, and the time for a request for review ends on %(end)s.", **dates)
+            if delivery.method == DeliveryMethod.ELECTRONIC else
+            _("This decision was posted on %(sent)s. It is deemed received on %(received)s, "
+              "and the time for a request for review ends on %(end)s.", **dates))
+    elif delivery is None and issued_at is not None:
+        # A decision made before deliveries were recorded: both ways, from its day.
         electronic, posted = receipt_days(clock.local(issued_at).date())
         paragraphs.append(_(
             "This decision was sent on %(sent)s: sent electronically it is deemed received on "
@@ -256,8 +295,22 @@ def _review(authority: str, maker: User | None, settings: DecisionSettings,
 
 def letter_pdf(letter: Letter) -> bytes:
     """The same letter as a PDF/A-2b (for the archive) with a QR code of the voucher code."""
-    document = PdfDocument(letter.title, language=letter.language, author=letter.authority,
+    return letters_pdf([letter])
+
+
+def letters_pdf(letters: list[Letter]) -> bytes:
+    """Letters one after another, each from a new page: one, or the post room's batch."""
+    first = letters[0]
+    document = PdfDocument(first.title, language=first.language, author=first.authority,
                            archival=True)
+    for n, letter in enumerate(letters):
+        if n:
+            document.new_page()
+        _write(document, letter)
+    return document.output()
+
+
+def _write(document: PdfDocument, letter: Letter) -> None:
     document.paragraph(letter.confidentiality)
     document.paragraph(letter.authority)
     document.paragraph("\n".join(letter.recipient))
@@ -276,4 +329,3 @@ def letter_pdf(letter: Letter) -> bytes:
         for paragraph in paragraphs:
             document.paragraph(paragraph)
     document.paragraph(letter.footer)
-    return document.output()

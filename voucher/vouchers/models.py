@@ -134,6 +134,31 @@ class Voucher(Base):
         return f"<Voucher {self.id} {self.status}>"
 
 
+class DeliveryMethod(enum.StrEnum):
+    ELECTRONIC = "electronic"  #: e-mail notice, the letter in the client's own pages
+    POST = "post"  #: printed in the post room's batch and posted
+
+
+class DecisionDelivery(Base):
+    """How a decision reaches its client and when it counts as received (Administrative
+    Procedure Act 434/2003, section 59: electronically on the third day after sending, by
+    post on the seventh), the start of the 30 days for a request for review."""
+
+    __tablename__ = "decision_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id", ondelete="CASCADE"),
+                                            unique=True)
+    method: Mapped[DeliveryMethod] = mapped_column(enum_type(DeliveryMethod, "method"))
+    queued_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+    #: E-mailed, or posted (None while the letter waits in the post room's queue).
+    sent_on: Mapped[dt.date | None]
+    received_on: Mapped[dt.date | None]
+    posted_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    voucher: Mapped[Voucher] = relationship()
+
+
 class VoucherReminder(Base):
     """A reminder sent about a voucher (reminders.py): one per kind and date it is about (the
     validity's end, or the month), so that none is sent twice."""

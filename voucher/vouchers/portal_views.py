@@ -3,25 +3,25 @@ client and the case managers of the voucher's municipality may open."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from voucher import clock, db
 from voucher.access import roles
 from voucher.accounts.models import Role
-from voucher.clients.services import reveal_identity_code
 from voucher.errors import DomainError, NotFound
 from voucher.forms import BaseForm
 from voucher.i18n import LANGUAGES
-from voucher.mail.services import absolute_url
-from voucher.vouchers import choice, lifecycle, queries
+from voucher.vouchers import choice, delivery, lifecycle, queries
 from voucher.vouchers.details import Usage, remaining_value_cents
-from voucher.vouchers.letter import build_letter, letter_pdf
+from voucher.vouchers.forms import PostedForm
+from voucher.vouchers.letter import letter_for, letter_pdf, letters_pdf
 from voucher.vouchers.models import AssignmentStatus
 from voucher.vouchers.portal import client_overview, self_shares_at
 from voucher.vouchers.views import bp
-from voucher.web import current_actor
+from voucher.web import current_actor, render_form
 
 
 @bp.app_context_processor
@@ -132,15 +132,7 @@ def _letter(voucher_id: int):
         voucher = queries.voucher_for_staff(session, current_user, voucher_id)
     if voucher.issued_at is None:
         raise NotFound()
-    code = reveal_identity_code(session, voucher.client, actor=current_actor(),
-                                purpose="decision_letter")
-    register_url = absolute_url("register.search") \
-        if "register.search" in current_app.view_functions else None
-    return voucher, build_letter(session, voucher, identity_code=code,
-                                 authority=current_app.config["AUTHORITY_NAME"],
-                                 register_url=register_url,
-                                 portal_url=absolute_url("accounts.login"),
-                                 config=current_app.config)
+    return voucher, letter_for(session, voucher, actor=current_actor())
 
 
 @bp.get("/<int:voucher_id>/letter")
@@ -157,3 +149,44 @@ def letter_as_pdf(voucher_id: int):
     voucher, content = _letter(voucher_id)
     return Response(letter_pdf(content), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="voucher-decision-{voucher.id}.pdf"'})
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isascii() and v.isdigit() and int(v) < 2**31]
+
+
+@bp.route("/post-room", methods=["GET", "POST"])
+@roles(Role.CASE_MANAGER, Role.ADMIN)
+def post_room():
+    """Decision letters waiting to be posted: print the batch, then mark it posted."""
+    session = db.session()
+    form = PostedForm()
+    if request.method == "GET":
+        form.posted_on.data = clock.today()
+    if form.validate_on_submit():
+        try:
+            marked = delivery.mark_posted(session, current_user,
+                                          _ids(request.form.getlist("delivery_id")),
+                                          posted_on=form.posted_on.data, actor=current_actor())
+        except DomainError as exc:
+            form.add_errors(exc)
+        else:
+            flash(ngettext("%(num)d letter marked as posted.", "%(num)d letters marked as "
+                           "posted.", marked), "success")
+            return redirect(url_for("vouchers.post_room"), code=303)
+    return render_form("vouchers/post_room.html", form,
+                       queue=delivery.post_queue(session, current_user))
+
+
+@bp.get("/post-room/batch.pdf")
+@roles(Role.CASE_MANAGER, Role.ADMIN)
+def post_room_batch():
+    """The listed letters (``?id=``) in one PDF for printing."""
+    session = db.session()
+    wanted = set(_ids(request.args.getlist("id")))
+    batch = [d for d in delivery.post_queue(session, current_user) if d.id in wanted]
+    if not batch:
+        raise NotFound()
+    letters = [letter_for(session, d.voucher, actor=current_actor()) for d in batch]
+    return Response(letters_pdf(letters), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="letters-{clock.today()}.pdf"'})
