@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.redemptions.views import bp as redemptions
     from voucher.register.views import bp as register
     from voucher.reports.views import bp as reports
+    from voucher.reviews.views import bp as reviews
     from voucher.settlement.views import bp as settlement
     from voucher.vouchers.views import bp as vouchers
 
@@ -125,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
         clients,
         privacy,
         vouchers,
+        reviews,
         budgets,
         income_tables,
         redemptions,

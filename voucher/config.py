@@ -87,6 +87,10 @@ PRODUCTION_REQUIRED = {
     "VOUCHER_REGISTRY_ADDRESS": (
         "the registry office's postal address for requests for review, e.g. "
         "'Kirjaamo, PL 100, 84101 Ylivieska'"),
+    "VOUCHER_ADMINISTRATIVE_COURT": (
+        "the administrative court that appeals go to, with its address, as the review "
+        "decisions' appeal instructions name it, e.g. 'Pohjois-Suomen hallinto-oikeus, PL 189, "
+        "90101 Oulu' (VOUCHER_ADMINISTRATIVE_COURT_SV)"),
     "VOUCHER_REGISTRY_HOURS": (
         "the registry office's opening hours as the letter says them, e.g. 'ma–pe klo 9–15' "
         "(VOUCHER_REGISTRY_HOURS_SV)"),
@@ -107,6 +111,8 @@ DEVELOPMENT_DEFAULTS = {
     "VOUCHER_VOUCHER_RULES_SV": "Regelbok för servicesedlar, grundtrygghetsnämnden 15.1.2026 § 4",
     "VOUCHER_REGISTRY_ADDRESS": "Kallion kirjaamo, PL 100, 84101 Ylivieska",
     "VOUCHER_REGISTRY_HOURS": "ma–pe klo 9–15",
+    "VOUCHER_ADMINISTRATIVE_COURT": "Pohjois-Suomen hallinto-oikeus, PL 189, 90101 Oulu",
+    "VOUCHER_ADMINISTRATIVE_COURT_SV": "Norra Finlands förvaltningsdomstol, PB 189, 90101 Uleåborg",
     "VOUCHER_REGISTRY_HOURS_SV": "mån–fre kl. 9–15",
 }
 
@@ -257,10 +263,11 @@ def load_config(env: str | None = None) -> dict:
         # differs; an English letter uses the Finnish text).
         **{key: _setting(f"VOUCHER_{key}", production)
            for key in ("DECISION_DELEGATION", "VOUCHER_RULES", "REGISTRY_ADDRESS",
-                       "REGISTRY_HOURS")},
+                       "REGISTRY_HOURS", "ADMINISTRATIVE_COURT")},
         **{f"{key}_SV": _setting(f"VOUCHER_{key}_SV", production)
            or _setting(f"VOUCHER_{key}", production)
-           for key in ("DECISION_DELEGATION", "VOUCHER_RULES", "REGISTRY_HOURS")},
+           for key in ("DECISION_DELEGATION", "VOUCHER_RULES", "REGISTRY_HOURS",
+                       "ADMINISTRATIVE_COURT")},
         # Security.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -1,7 +1,8 @@
 """Decision numbers: vouchers.decision_number (a unique index) and the yearly counter
 decision_number_sequence; vouchers.refused_on, the day the client refused the voucher; and
 voucher_reminders, the reminders sent (each once); decision_deliveries, how each decision
-reaches its client and when it counts as received.
+reaches its client and when it counts as received; review_requests, requests for review and
+the decisions on them.
 
 Revision ID: 0014
 Revises: 0013
@@ -40,6 +41,28 @@ def _year(issued_at) -> int:
 
 
 def upgrade() -> None:
+    op.create_table('review_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('voucher_id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.Enum('online', 'paper', name='channel', native_enum=False, create_constraint=True, length=14), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('request_text', sa.Text(), nullable=False),
+    sa.Column('late', sa.Boolean(), nullable=False),
+    sa.Column('filed_at', voucher.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('filed_by_user_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.Enum('upheld', 'changed', 'dismissed', name='outcome', native_enum=False, create_constraint=True, length=17), nullable=True),
+    sa.Column('reasoning', sa.Text(), nullable=True),
+    sa.Column('decision_number', sa.String(length=32), nullable=True),
+    sa.Column('decided_at', voucher.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_user_id', sa.Integer(), nullable=True),
+    sa.CheckConstraint('(outcome IS NULL) = (decided_at IS NULL)', name=op.f('ck_review_requests_decided_whole')),
+    sa.ForeignKeyConstraint(['decided_by_user_id'], ['users.id'], name=op.f('fk_review_requests_decided_by_user_id_users')),
+    sa.ForeignKeyConstraint(['filed_by_user_id'], ['users.id'], name=op.f('fk_review_requests_filed_by_user_id_users')),
+    sa.ForeignKeyConstraint(['voucher_id'], ['vouchers.id'], name=op.f('fk_review_requests_voucher_id_vouchers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_requests')),
+    sa.UniqueConstraint('decision_number', name=op.f('uq_review_requests_decision_number'))
+    )
+    op.create_index('ix_review_requests_one_open', 'review_requests', ['voucher_id'], unique=True, sqlite_where=sa.text('decided_at IS NULL'), postgresql_where=sa.text('decided_at IS NULL'))
     op.create_table('decision_deliveries',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('voucher_id', sa.Integer(), nullable=False),
@@ -94,3 +117,5 @@ def downgrade() -> None:
     op.drop_table('decision_number_sequence')
     op.drop_table('voucher_reminders')
     op.drop_table('decision_deliveries')
+    op.drop_index('ix_review_requests_one_open', table_name='review_requests', sqlite_where=sa.text('decided_at IS NULL'), postgresql_where=sa.text('decided_at IS NULL'))
+    op.drop_table('review_requests')

@@ -70,6 +70,7 @@ def production_environment(database_url: str, env: dict | None = None) -> dict:
             "VOUCHER_VOUCHER_RULES": "Benchmark rules § 2",
             "VOUCHER_REGISTRY_ADDRESS": "Benchmark registry, PL 1, 00100 Helsinki",
             "VOUCHER_REGISTRY_HOURS": "ma–pe 9–15",
+            "VOUCHER_ADMINISTRATIVE_COURT": "Benchmark court, PL 2, 00100 Helsinki",
             "VOUCHER_API_RATE_LIMIT": "1000000 per minute",
             "VOUCHER_LOGIN_MAX_FAILURES_PER_IP": "1000000",
             "VOUCHER_LOG_JSON": "1", **(env or {})}

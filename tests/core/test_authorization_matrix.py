@@ -56,6 +56,7 @@ from voucher.providers.models import (
     ProviderSite,
 )
 from voucher.redemptions.models import Redemption, RedemptionStatus
+from voucher.reviews.models import ReviewRequest
 from voucher.settlement.models import PaymentBatch
 from voucher.vouchers.models import (
     AssignmentStatus,
@@ -245,6 +246,11 @@ ACCESS: dict[str, dict[str, str]] = {
     "vouchers.refuse": allow(CLIENT_A, hidden=(CLIENT_B,)),
     "vouchers.post_room": allow(CM_HOME, CM_OTHER, ADMIN),
     "vouchers.post_room_batch": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
+    "reviews.file_online": allow(CLIENT_A, hidden=(CLIENT_B,)),
+    "reviews.record_paper": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "reviews.index": allow(CM_HOME, CM_OTHER, ADMIN),
+    "reviews.detail": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
+    "reviews.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.choose_provider": allow(CLIENT_A, CM_HOME, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter_as_pdf": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
@@ -306,6 +312,7 @@ class World:
     alert: OperatorAlert
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
     letter_to_post: DecisionDelivery  # a decision letter of A's municipality, to be posted
+    review_a: ReviewRequest  # A's request for review of voucher A's decision, waiting
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
@@ -337,6 +344,18 @@ def _bank_change(db, provider: Provider) -> BankAccountChange:
 
     return request_bank_account_change(db, provider, iban="FI5810171000000122", bic="NDEAFIHH",
                                        actor=Actor.system("test"))
+
+
+def _review(db, voucher: Voucher) -> ReviewRequest:
+    """A's request for review of the voucher's decision (made through the service)."""
+    from voucher import clock
+    from voucher.audit.services import Actor
+    from voucher.reviews.models import ReviewChannel
+    from voucher.reviews.services import file_request
+
+    return file_request(db, voucher, channel=ReviewChannel.ONLINE,
+                        received_on=clock.today(),
+                        text="Tarvitsen enemmän tunteja.", actor=Actor.system("test"))
 
 
 def build_world(db) -> World:
@@ -394,6 +413,7 @@ def build_world(db) -> World:
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
         bank_change_p=_bank_change(db, provider_p),
+        review_a=_review(db, voucher_a),
         letter_to_post=_one(db, sa.select(DecisionDelivery).join(Voucher).where(
             Voucher.municipality_id == aino.municipality_id,
             DecisionDelivery.method == DeliveryMethod.POST,
@@ -424,6 +444,7 @@ PARAMETERS = {
     ("catalogue.cancel_rate", "service_type_id"): lambda w: w.rate.service_type_id,
     "code": lambda w: w.voucher_a.code,
     "voucher_id": lambda w: w.voucher_a.id,
+    "request_id": lambda w: w.review_a.id,
     "client_id": lambda w: w.client_a.id,
     "redemption_id": lambda w: w.recorded_event.id,
     "assignment_id": lambda w: w.request_to_p.id,

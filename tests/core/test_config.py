@@ -35,6 +35,7 @@ PRODUCTION = {
     "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja 1.1.2027",
     "VOUCHER_REGISTRY_ADDRESS": "Kirjaamo, PL 1, 00100 Esimerkki",
     "VOUCHER_REGISTRY_HOURS": "ma–pe klo 9–15",
+    "VOUCHER_ADMINISTRATIVE_COURT": "Esimerkin hallinto-oikeus, PL 1, 00100 Esimerkki",
 }
 
 

@@ -18,6 +18,7 @@ from voucher.providers import expiry, review, supervision
 from voucher.providers.models import Provider
 from voucher.reports.budget_use import budget_use
 from voucher.reports.figures import Scope
+from voucher.reviews import services as review_services
 from voucher.settlement.planning import SettlementPreview, preview_settlement
 from voucher.vouchers import delivery
 from voucher.vouchers import queries as voucher_queries
@@ -103,6 +104,7 @@ class Standing:
     nearly_used: int = 0
     waiting_for_provider: int = 0
     letters_to_post: int = 0
+    reviews_waiting: int = 0
     #: provider
     client_requests: int = 0
     months_to_invoice: list = field(default_factory=list)
@@ -138,6 +140,7 @@ def standing_of(session: Session, user: User, *, pay_days: int = 0) -> Standing:
         standing.without_provider = voucher_queries.find_staff_vouchers(
             session, user, status=VoucherStatus.ISSUED).total
         standing.letters_to_post = len(delivery.post_queue(session, user))
+        standing.reviews_waiting = len(review_services.open_requests(session, user))
     elif user.role == Role.PROVIDER and user.provider_id is not None:
         standing.client_requests = len(voucher_queries.provider_requests(session,
                                                                          user.provider_id))

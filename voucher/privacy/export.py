@@ -42,6 +42,7 @@ from voucher.money import format_cents, format_units
 from voucher.pdf import PdfDocument
 from voucher.providers.models import Provider
 from voucher.redemptions.models import Redemption, RedemptionStatus
+from voucher.reviews.models import ReviewRequest
 from voucher.vouchers.models import Voucher, VoucherAssignment
 
 FORMAT = "voucher.client-data-export"
@@ -112,6 +113,8 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         .order_by(InvoiceLine.id)).all()
     feedback = session.execute(sa.select(Feedback).where(Feedback.client_id == client.id)
                                .order_by(Feedback.id)).scalars().all()
+    reviews = session.execute(sa.select(ReviewRequest).where(
+        ReviewRequest.voucher_id.in_(voucher_ids)).order_by(ReviewRequest.id)).scalars().all()
     account = client_account(session, client.id)
     addresses = {a for a in (client.email, account.email if account else None) if a}
     messages = session.execute(
@@ -218,6 +221,11 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         } for e in events],
         "totals": {"voucher_pays_cents": sum(e.voucher_pays_cents for e in counted),
                    "client_pays_cents": sum(e.client_pays_cents for e in counted)},
+        "review_requests": [{
+            "id": r.id, "voucher_code": codes[r.voucher_id], "channel": r.channel,
+            "received_on": r.received_on, "request": r.request_text, "late": r.late,
+            "outcome": r.outcome, "reasons": r.reasoning, "decision_number": r.decision_number,
+            "decided_at": r.decided_at} for r in reviews],
         "feedback": [{"service_event_id": f.redemption_id, "provider": provider(f.provider_id),
                       "score": f.score, "comment": f.comment, "given_at": f.created_at}
                      for f in feedback],
@@ -349,6 +357,14 @@ def _render(data: dict, language: str) -> bytes:
                          format_cents(totals["voucher_pays_cents"], language)),
                         (_("Self-shares in all"),
                          format_cents(totals["client_pays_cents"], language))])
+    document.heading(_("Requests for review"), level=2)
+    if not data["review_requests"]:
+        document.paragraph(_("No requests for review."))
+    for item in data["review_requests"]:
+        decided = (f" – {label(item['outcome'])} ({item['decision_number']})"
+                   if item["outcome"] else "")
+        document.paragraph(f"{format_date(item['received_on'], language)}: "
+                           f"{item['request']}{decided}")
     document.heading(_("Feedback"), level=2)
     if not data["feedback"]:
         document.paragraph(_("No feedback."))

@@ -36,6 +36,7 @@ from voucher.clients.models import Client
 from voucher.feedback.models import Feedback
 from voucher.mail.models import OutboxMessage
 from voucher.redemptions.models import Redemption
+from voucher.reviews.models import ReviewRequest
 from voucher.vouchers.models import CLOSED_STATUSES, Voucher, VoucherAssignment
 
 #: Keys of ``Voucher.calculation`` that describe the household (income-related values).
@@ -129,6 +130,8 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
                     .values(note=None))
     session.execute(sa.update(Feedback).where(Feedback.client_id == client.id)
                     .values(comment=None))
+    session.execute(sa.update(ReviewRequest).where(ReviewRequest.voucher_id.in_(vouchers))
+                    .values(request_text="", reasoning=None))
     if addresses:
         session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email.in_(addresses)))
     if account is not None:

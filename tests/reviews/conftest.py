@@ -1,0 +1,1 @@
+from tests.world import world  # noqa: F401  (the fixture)

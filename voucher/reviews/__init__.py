@@ -1,0 +1,1 @@
+"""Requests for review (oikaisuvaatimus) of voucher decisions, and the decisions on them."""
