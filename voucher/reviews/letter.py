@@ -14,7 +14,7 @@ from voucher.i18n import format_date, localized
 from voucher.labels import label
 from voucher.pdf import PdfDocument
 from voucher.reviews.models import ReviewOutcome, ReviewRequest
-from voucher.vouchers.letter import REVIEW_DAYS, DecisionSettings
+from voucher.vouchers.letter import REVIEW_DAYS, DecisionSettings, write_head, write_sections
 
 
 @dataclass
@@ -88,14 +88,7 @@ def review_letter(request: ReviewRequest, *, config) -> ReviewLetter:
 def review_letter_pdf(letter: ReviewLetter) -> bytes:
     document = PdfDocument(letter.title, language=letter.language, author=letter.authority,
                            archival=True)
-    document.paragraph(letter.confidentiality)
-    document.paragraph(letter.authority)
-    document.paragraph("\n".join(letter.recipient))
-    document.heading(letter.title)
-    document.facts(letter.facts)
-    for heading, paragraphs in letter.sections:
-        document.heading(heading, level=2)
-        for paragraph in paragraphs:
-            document.paragraph(paragraph)
+    write_head(document, letter)
+    write_sections(document, letter.sections)
     document.paragraph(letter.footer)
     return document.output()

@@ -310,12 +310,25 @@ def letters_pdf(letters: list[Letter]) -> bytes:
     return document.output()
 
 
-def _write(document: PdfDocument, letter: Letter) -> None:
+def write_head(document: PdfDocument, letter) -> None:
+    """What every decision letter opens with: the confidentiality marking, the authority,
+    the address, the title and the facts (a voucher decision's or a review decision's)."""
     document.paragraph(letter.confidentiality)
     document.paragraph(letter.authority)
     document.paragraph("\n".join(letter.recipient))
     document.heading(letter.title)
     document.facts(letter.facts)
+
+
+def write_sections(document: PdfDocument, sections: list[tuple[str, list[str]]]) -> None:
+    for heading, paragraphs in sections:
+        document.heading(heading, level=2)
+        for paragraph in paragraphs:
+            document.paragraph(paragraph)
+
+
+def _write(document: PdfDocument, letter: Letter) -> None:
+    write_head(document, letter)
     document.heading(letter.need_heading, level=2)
     document.paragraph(letter.need_assessment)
     document.heading(letter.calculation_heading, level=2)
@@ -324,8 +337,5 @@ def _write(document: PdfDocument, letter: Letter) -> None:
     document.heading(letter.codes_heading, level=2)
     document.facts(letter.codes)
     document.qr(letter.code)
-    for heading, paragraphs in letter.sections:
-        document.heading(heading, level=2)
-        for paragraph in paragraphs:
-            document.paragraph(paragraph)
+    write_sections(document, letter.sections)
     document.paragraph(letter.footer)
