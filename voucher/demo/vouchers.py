@@ -36,6 +36,8 @@ from voucher.municipalities.models import Municipality
 from voucher.providers.models import Provider
 from voucher.providers.pricing import approved_price_for
 from voucher.redemptions.models import ClientShareStatus, Redemption
+from voucher.reviews.models import ReviewChannel
+from voucher.reviews.services import file_request
 from voucher.vouchers import choice, issuing, lifecycle
 from voucher.vouchers.models import Recurrence, Voucher
 from voucher.vouchers.units import take_units
@@ -171,8 +173,12 @@ def load_vouchers(session: Session, municipalities: dict[str, Municipality],
 
     need = "Asuu yksin, heikko näkö; kodin siivous kahdesti kuukaudessa."
     if not _exists(session, clients["Matti"], need):
-        _decide(session, clients["Matti"], cleaning, need, kaisa, units=12, start=today,
-                end=today + dt.timedelta(days=180))
+        voucher = _decide(session, clients["Matti"], cleaning, need, kaisa, units=12,
+                          start=today, end=today + dt.timedelta(days=180))
+        # Matti asks by letter for more: a request for review waits for Pekka's decision.
+        file_request(session, voucher, channel=ReviewChannel.PAPER, received_on=today,
+                     text="Toivon siivousta joka viikko, koska näköni on heikentynyt.",
+                     actor=pekka)
 
     need = "Kesän ajan apua kodin siivoukseen käsivamman vuoksi."
     start, end = max(year_start, today - dt.timedelta(days=120)), today - dt.timedelta(days=30)
