@@ -1,0 +1,232 @@
+"""Strong identification's pages: the SP metadata, starting a login at the identity provider,
+the assertion consumer service (ACS) and single logout.
+
+Every refused answer is a translated page with a 4xx status and no session; what must outlive
+the refusal (the request can no longer be answered, the message ids stay seen, the audit
+event) is written with ``db.keep_despite_refusal``.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+
+from defusedxml import ElementTree as SafeElementTree
+from flask import (
+    Response,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from voucher import db
+from voucher.access import logged_in, public
+from voucher.accounts import services as accounts
+from voucher.accounts.sessions import COOKIE_KEY
+from voucher.audit.services import Actor
+from voucher.errors import DomainError
+from voucher.extensions import csrf
+from voucher.identification import saml, services
+from voucher.identification.blueprint import bp
+from voucher.identification.models import SamlRequestKind
+from voucher.municipalities.models import Municipality
+from voucher.web import client_ip, current_actor, safe_next
+
+log = logging.getLogger(__name__)
+#: The key in the signed session cookie of a session opened by strong identification: the
+#: IdP's NameID and SessionIndex, for single logout.
+SAML_SESSION = "saml"
+
+
+def _refused(exc: DomainError):
+    return render_template("identification/refused.html", message=str(exc)), exc.status
+
+
+def _require_enabled() -> None:
+    if not saml.is_enabled():
+        raise saml.IdentificationUnavailable()
+
+
+def _out_of_service():
+    return _refused(saml.IdentificationOutOfService())
+
+
+@bp.get("/metadata")
+@public
+def metadata():
+    """The SP metadata (EntityDescriptor) that the Suomi.fi onboarding is given."""
+    try:
+        _require_enabled()
+        xml = saml.metadata_xml(current_app)
+    except DomainError as exc:
+        return _refused(exc)
+    except saml.MetadataUnavailable:
+        return _out_of_service()
+    return Response(xml, mimetype="application/samlmetadata+xml")
+
+
+@bp.get("/login")
+@public
+def login():
+    """Send the browser to the identity provider with a signed AuthnRequest, remembered in the
+    database (any server may receive the answer)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    try:
+        _require_enabled()
+        request_id, location = saml.login_redirect(current_app)
+    except DomainError as exc:
+        return _refused(exc)
+    except saml.MetadataUnavailable:
+        return _out_of_service()
+    next_path = safe_next(request.args.get("next"), "") or None
+    services.remember_request(db.session(), request_id=request_id, kind=SamlRequestKind.LOGIN,
+                              minutes=current_app.config["SAML_REQUEST_MINUTES"],
+                              next_path=next_path)
+    return redirect(location, code=303)
+
+
+def _in_response_to(encoded: str) -> str | None:
+    """The InResponseTo of a Response before any check (to find its request); None when the
+    message cannot be read at all."""
+    try:
+        root = SafeElementTree.fromstring(base64.b64decode(encoded or "", validate=False))
+    except Exception:  # anything unreadable is refused later, with a page
+        return None
+    value = root.get("InResponseTo")
+    return value[:100] if value else None
+
+
+def _anonymous_actor() -> Actor:
+    return Actor(None, "identification", client_ip(), g.get("request_id"))
+
+
+@bp.post("/acs")
+@csrf.exempt
+@public
+def acs():
+    """The assertion consumer service: the IdP's answer (HTTP-POST binding) arrives here from
+    the IdP's site, so without this site's cookies (SameSite=Lax): what it answers is found in
+    the database."""
+    encoded = request.form.get("SAMLResponse", "")
+    request_id = _in_response_to(encoded)
+    actor = _anonymous_actor()
+    unit = db.session()
+    identification = None
+    try:
+        _require_enabled()
+        outstanding = services.outstanding_request(unit, request_id, SamlRequestKind.LOGIN)
+        identification = saml.read_login_response(
+            current_app, encoded,
+            outstanding={outstanding.id: outstanding.next_path or ""} if outstanding else {})
+        claimed = services.claim_answer(unit, request_id=identification.in_response_to,
+                                        kind=SamlRequestKind.LOGIN,
+                                        message_ids=services.message_ids(identification))
+        user = services.identify_client(unit, identification, actor=actor)
+    except services.NoClientRecord as exc:
+        _keep_refusal(request_id, identification, actor, exc.code, unknown=True)
+        return _not_a_client(identification), exc.status
+    except DomainError as exc:
+        _keep_refusal(request_id, identification, actor, exc.code)
+        return _refused(exc)
+    _start_session(user, identification)
+    flash(_("You have logged in with strong identification."), "success")
+    return redirect(safe_next(claimed.next_path, url_for("home.index")), code=303)
+
+
+def _keep_refusal(request_id, identification, actor, reason: str, *, unknown: bool = False):
+    ids = services.message_ids(identification) if identification else []
+
+    def work(unit):
+        services.record_refused_answer(unit, request_id=request_id, kind=SamlRequestKind.LOGIN,
+                                       message_ids=ids, actor=actor, reason=reason)
+        if unknown:
+            services.record_unknown_person(unit, identification, actor=actor)
+
+    db.keep_despite_refusal(work)
+
+
+def _not_a_client(identification):
+    municipalities = db.session().query(Municipality).order_by(Municipality.name_fi).all()
+    name = identification.display_name or " ".join(
+        part for part in (identification.given_name, identification.surname) if part)
+    return render_template(
+        "identification/not_a_client.html", name=name,
+        masked_code=services.masked_code(identification.identity_code),
+        municipalities=municipalities, contact=current_app.config.get("CLIENT_HELP_CONTACT"))
+
+
+def _start_session(user, identification) -> None:
+    """A client session like a password login's (voucher/accounts/sessions.py), remembering
+    the IdP session for single logout."""
+    token = accounts.record_login(db.session(), user, Actor(
+        user.id, f"user:{user.id}", client_ip(), g.get("request_id")))
+    session.clear()
+    session["language"] = user.language
+    session.permanent = True
+    session[COOKIE_KEY] = token
+    session[SAML_SESSION] = {"name_id": identification.name_id,
+                             "session_index": identification.session_index}
+    login_user(user)
+
+
+@bp.post("/logout")
+@logged_in
+def logout():
+    """Log out here, then at the identity provider (SP-initiated single logout)."""
+    idp_session = session.get(SAML_SESSION)
+    accounts.record_logout(db.session(), current_user, current_actor(),
+                           token=session.get(COOKIE_KEY))
+    language = session.get("language")
+    logout_user()
+    session.clear()
+    if language:
+        session["language"] = language
+    if not idp_session or not saml.is_enabled():
+        flash(_("You have logged out."), "success")
+        return redirect(url_for("home.index"), code=303)
+    try:
+        request_id, location = saml.logout_redirect(
+            current_app, name_id=idp_session["name_id"],
+            session_index=idp_session.get("session_index"))
+    except saml.MetadataUnavailable:
+        flash(_("You have logged out of this service. Close the browser to end the "
+                "identification service's session too."), "success")
+        return redirect(url_for("home.index"), code=303)
+    services.remember_request(db.session(), request_id=request_id,
+                              kind=SamlRequestKind.LOGOUT,
+                              minutes=current_app.config["SAML_REQUEST_MINUTES"])
+    return redirect(location, code=303)
+
+
+@bp.get("/slo")
+@public
+def single_logout():
+    """The IdP's LogoutResponse to our LogoutRequest (HTTP-Redirect binding). The local
+    session ended already when the logout began; this confirms the IdP's end."""
+    query = {key: request.args.get(key) for key in
+             ("SAMLResponse", "RelayState", "SigAlg", "Signature") if key in request.args}
+    if "SAMLRequest" in request.args:
+        # IdP-initiated logout is not offered in the metadata's bindings for requests.
+        return _refused(saml.IdentificationFailed())
+    try:
+        _require_enabled()
+        answer = saml.read_logout_response(current_app, query)
+        services.claim_answer(db.session(), request_id=answer.in_response_to,
+                              kind=SamlRequestKind.LOGOUT,
+                              message_ids=[f"response:{answer.response_id}"[:120]])
+    except DomainError as exc:
+        return _refused(exc)
+    if answer.success:
+        flash(_("You have logged out, also from the identification service."), "success")
+    else:
+        flash(_("You have logged out of this service. The identification service did not "
+                "confirm its logout: close the browser to be sure."), "success")
+    return redirect(url_for("home.index"), code=303)
