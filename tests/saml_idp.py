@@ -53,6 +53,10 @@ class InProcessIdP:
         assert location.startswith(self.idp.base_url + "/sso"), location
         return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
 
+    def query_of_logout(self, location: str) -> dict[str, str]:
+        assert location.startswith(self.idp.base_url + "/slo"), location
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+
     def answer(self, location: str, person, **tweaks) -> dict[str, str]:
         return self.idp.answer(self.query_of(location), person, **tweaks)
 
