@@ -33,6 +33,7 @@ from flask import g
 
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
+from tests.saml_idp import in_process_idp, saml_keys  # noqa: F401
 from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
 from voucher.accounts.models import Role, TokenPurpose
 from voucher.accounts.services import issue_token
@@ -78,9 +79,11 @@ LOGGED_IN_PERSONAS = WEB[1:]
 EVERYONE = (*WEB, TOKEN_P, TOKEN_Q)
 
 @pytest.fixture
-def app_config(app_config, stripe_fake):  # noqa: F811
-    """Online payment switched on (against the local fake), so its pages answer."""
-    return {**app_config, **stripe_config(stripe_fake)}
+def app_config(app_config, stripe_fake, saml_keys, tmp_path):  # noqa: F811
+    """Online payment switched on (against the local fake), and strong identification (with
+    the test IdP's metadata), so that their pages answer."""
+    return {**app_config, **stripe_config(stripe_fake),
+            **in_process_idp(saml_keys, tmp_path)[1]}
 
 
 # --- Answers --------------------------------------------------------------------------------
@@ -138,6 +141,13 @@ ACCESS: dict[str, dict[str, str]] = {
     "accounts.reset_password": public(),
     "accounts.accept_invitation": public(),
     "accounts.logout": logged_in(),
+    # Strong identification: the ACS and the single-logout answer refuse an empty message
+    # with a page (400) whoever sends it; logging out through it needs a session.
+    "identification.metadata": public(),
+    "identification.login": public(),
+    "identification.acs": dict.fromkeys(EVERYONE, "400"),
+    "identification.single_logout": dict.fromkeys(EVERYONE, "400"),
+    "identification.logout": logged_in(),
     "accounts.change_password": logged_in(),
     "two_factor.setup": logged_in(),
     "register.search": public(),

@@ -119,7 +119,7 @@ def acs():
     request_id = _in_response_to(encoded)
     actor = _anonymous_actor()
     unit = db.session()
-    identification = None
+    identification = outstanding = None
     try:
         _require_enabled()
         outstanding = services.outstanding_request(unit, request_id, SamlRequestKind.LOGIN)
@@ -134,7 +134,11 @@ def acs():
         _keep_refusal(request_id, identification, actor, exc.code, unknown=True)
         return _not_a_client(identification), exc.status
     except DomainError as exc:
-        _keep_refusal(request_id, identification, actor, exc.code)
+        if outstanding is not None or identification is not None:
+            # An answer to one of our requests: it stays refused, and the trail says so.
+            # Anything else (garbage, a stranger's message) is only logged: no one may fill
+            # the audit trail by posting here.
+            _keep_refusal(request_id, identification, actor, exc.code)
         return _refused(exc)
     _start_session(user, identification)
     flash(_("You have logged in with strong identification."), "success")
