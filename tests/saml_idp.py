@@ -73,7 +73,7 @@ def in_process_idp(keys: dict, directory: Path) -> tuple[InProcessIdP, dict]:
     return in_process, saml_settings(keys, metadata_file)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def test_idp_server(saml_keys, tmp_path_factory):
     """Start the test IdP as a loopback server (scripts/test_idp.py); its SP metadata is read
     from the file ``sp-metadata.xml`` in its folder, written by ``live_saml``."""

@@ -30,9 +30,12 @@ def create_app(config: dict | None = None) -> Flask:
     _register_cli(app)
     if app.config.get("SAML_IDP_METADATA"):
         # An https metadata address is fetched now, before any request or transaction.
-        from voucher.identification.saml import refresh_idp_metadata
+        from voucher.identification.saml import idp_origins, is_enabled, refresh_idp_metadata
 
         refresh_idp_metadata(app, only_if_missing=True)
+        if is_enabled(app):
+            # Logging out sends the browser on to the IdP from a form (CSP form-action).
+            app.config["FORM_ACTION_ORIGINS"] = idp_origins(app)
     return app
 
 

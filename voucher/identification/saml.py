@@ -26,6 +26,7 @@ import logging
 import os
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 from defusedxml import ElementTree as SafeElementTree
@@ -36,7 +37,7 @@ from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
 from saml2.response import UnsolicitedResponse
-from saml2.s_utils import decode_base64_and_inflate
+from saml2.s_utils import UnsupportedBinding, decode_base64_and_inflate
 from saml2.saml import NAMEID_FORMAT_TRANSIENT, AuthnContextClassRef, NameID
 from saml2.samlp import RequestedAuthnContext
 from saml2.sigver import verify_redirect_signature
@@ -247,6 +248,27 @@ def _idp_entity_id(client: Saml2Client) -> str:
         log.error("the SAML IdP metadata names %d identity providers, not one", len(providers))
         raise MetadataUnavailable()
     return providers[0]
+
+
+def idp_origins(app: Flask) -> list[str]:
+    """The origins of the IdP's SSO and SLO endpoints: the logout form's redirect goes there,
+    so the CSP's form-action must allow them. Empty when the metadata cannot be read yet."""
+    try:
+        client = _client(app)
+        idp = _idp_entity_id(client)
+    except MetadataUnavailable:
+        return []
+    origins = set()
+    for binding in (BINDING_HTTP_REDIRECT, BINDING_HTTP_POST):
+        for find in (client.metadata.single_logout_service, client.metadata.single_sign_on_service):
+            try:
+                services = find(idp, binding, "idpsso") or []
+            except UnsupportedBinding:
+                continue
+            for service in services:
+                parts = urlsplit(service["location"])
+                origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)
 
 
 def metadata_xml(app: Flask) -> str:
