@@ -249,7 +249,8 @@ cursor:pointer}.person:focus,.person:hover{background:#0000bf;color:#fff;outline
 
 def page(title: str, body: str) -> bytes:
     return (f'<!doctype html><html lang="fi"><head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{html.escape(title)}</title>'
+            f'content="width=device-width, initial-scale=1"><link rel="icon" href="data:,">'
+            f"<title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><main>{body}</main></body></html>"
             ).encode()
 
