@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (a warning filter comes before the pysaml2 imports)
 """A local SAML 2.0 test identity provider (pysaml2) standing in for Suomi.fi e-Identification,
 for the demo (scripts/run) and the tests. Never for production: anyone who reaches it chooses
 whom to be.
@@ -38,10 +39,13 @@ import tempfile
 import threading
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+# pysaml2 still names a cipher mode that cryptography has moved: harmless, noisy at import.
+warnings.filterwarnings("ignore", message="CFB has been moved")
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string

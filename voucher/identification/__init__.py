@@ -7,3 +7,8 @@ record through the identity-code index and opens a client session. ``models.py``
 outstanding requests and the message ids seen, in the database, so that every app server
 knows them.
 """
+
+import warnings
+
+# pysaml2 still names a cipher mode that cryptography has moved: harmless, and noisy at import.
+warnings.filterwarnings("ignore", message="CFB has been moved")
