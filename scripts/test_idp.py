@@ -49,9 +49,11 @@ warnings.filterwarnings("ignore", message="CFB has been moved")
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
 from saml2.metadata import create_metadata_string
+from saml2.s_utils import decode_base64_and_inflate
 from saml2.saml import NAME_FORMAT_URI, NAMEID_FORMAT_TRANSIENT, NameID
-from saml2.samlp import STATUS_AUTHN_FAILED
+from saml2.samlp import STATUS_AUTHN_FAILED, logout_response_from_string
 from saml2.server import Server
+from saml2.sigver import verify_redirect_signature
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,9 +210,10 @@ class TestIdentityProvider:
                         "urn:oid:2.5.4.4": [person.surname],
                         "urn:oid:2.16.840.1.113730.3.1.241": [person.name]}
             target = audience or sp_entity_id
+            name_id = secrets.token_hex(16)
             response = server.create_authn_response(
                 identity, reply_to, destination, target,
-                name_id=NameID(format=NAMEID_FORMAT_TRANSIENT, text=secrets.token_hex(16),
+                name_id=NameID(format=NAMEID_FORMAT_TRANSIENT, text=name_id,
                                sp_name_qualifier=target, name_qualifier=self.entity_id),
                 authn={"class_ref": level, "authn_auth": self.entity_id},
                 sign_response=False, sign_assertion=sign, encrypt_assertion=encrypt,
@@ -220,7 +223,33 @@ class TestIdentityProvider:
                                     relay_state=query.get("RelayState", ""), response=True)
         return {"url": destination,
                 "SAMLResponse": base64.b64encode(str(response).encode("utf-8")).decode("ascii"),
-                "RelayState": query.get("RelayState", ""), "_html": info["data"]}
+                "RelayState": query.get("RelayState", ""), "_html": info["data"],
+                "name_id": name_id if person is not None else None,
+                "sp_entity_id": sp_entity_id}
+
+    def request_logout(self, name_id: str, sp_entity_id: str) -> str:
+        """The URL (at the SP) of a signed IdP-initiated LogoutRequest for NAME_ID."""
+        server = Server(config=self._config())
+        destination = server.metadata.single_logout_service(
+            sp_entity_id, BINDING_HTTP_REDIRECT, "spsso")[0]["location"]
+        _request_id, request = server.create_logout_request(
+            destination, sp_entity_id,
+            name_id=NameID(format=NAMEID_FORMAT_TRANSIENT, text=name_id), sign=False)
+        info = server.apply_binding(BINDING_HTTP_REDIRECT, str(request), destination,
+                                    relay_state="", sign=True, sigalg=SIG_RSA_SHA256)
+        return dict(info["headers"])["Location"]
+
+    def read_logout_response(self, query: dict[str, str]):
+        """The SP's LogoutResponse (HTTP-Redirect); raises when its signature is wrong."""
+        server = Server(config=self._config())
+        message = {key: query[key] for key in ("SAMLResponse", "RelayState", "SigAlg",
+                                               "Signature") if key in query}
+        response = logout_response_from_string(decode_base64_and_inflate(query["SAMLResponse"]))
+        sp_entity_id = response.issuer.text
+        if not any(verify_redirect_signature(message, server.sec.sec_backend, cert)
+                   for _name, cert in server.metadata.certs(sp_entity_id, "spsso", "signing")):
+            raise ValueError("the LogoutResponse is not signed by the SP")
+        return response
 
     def logout(self, query: dict[str, str]) -> str:
         """The URL (at the SP) of a signed LogoutResponse to the LogoutRequest in QUERY."""

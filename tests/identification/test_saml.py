@@ -245,3 +245,38 @@ def test_a_logout_response_with_a_bad_signature_is_refused(demo, saml_idp, clien
     answer = client.get(f"{parts.path}?{urllib.parse.urlencode(query)}")
     assert answer.status_code == 400
     assert client.get(f"{parts.path}?{parts.query}").status_code == 303
+
+
+def test_an_idp_initiated_logout_ends_the_session_and_is_answered_signed(demo, saml_idp,
+                                                                          client, db):
+    fields = saml_idp.answer(start(client), AINO)
+    assert post_answer(client, fields).status_code == 303
+    assert open_sessions(db) == 1
+    url = saml_idp.idp.request_logout(fields["name_id"], fields["sp_entity_id"])
+    answer = client.get(url.removeprefix("http://voucher.test"))
+    assert answer.status_code == 303
+    location = answer.headers["Location"]
+    assert location.startswith("http://idp.test/slo?")
+    response = saml_idp.idp.read_logout_response(saml_idp.query_of_logout(location))
+    assert response.status.status_code.value.endswith(":Success")
+    assert open_sessions(db) == 0
+
+
+def test_an_idp_logout_request_for_another_session_ends_nothing_here(demo, saml_idp, client,
+                                                                      db):
+    fields = saml_idp.answer(start(client), AINO)
+    assert post_answer(client, fields).status_code == 303
+    url = saml_idp.idp.request_logout("someone-else", fields["sp_entity_id"])
+    assert client.get(url.removeprefix("http://voucher.test")).status_code == 303
+    assert open_sessions(db) == 1
+
+
+def test_an_unsigned_idp_logout_request_is_refused(demo, saml_idp, client, db):
+    fields = saml_idp.answer(start(client), AINO)
+    assert post_answer(client, fields).status_code == 303
+    url = saml_idp.idp.request_logout(fields["name_id"], fields["sp_entity_id"])
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    del query["Signature"]
+    assert client.get(f"{parts.path}?{urllib.parse.urlencode(query)}").status_code == 400
+    assert open_sessions(db) == 1

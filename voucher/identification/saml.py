@@ -415,3 +415,56 @@ def read_logout_response(app: Flask, query: dict[str, str]) -> LogoutAnswer:
     status = response.response.status.status_code.value
     return LogoutAnswer(in_response_to=response.in_response_to,
                         success=status.endswith(":Success"), response_id=response.response.id)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogoutRequestFromIdP:
+    name_id: str | None
+    session_indexes: list[str]
+    message: object  # pysaml2's LogoutRequest, for the answer
+
+
+def read_logout_request(app: Flask, query: dict[str, str]) -> LogoutRequestFromIdP:
+    """An IdP-initiated LogoutRequest (HTTP-Redirect binding; the person logged out of another
+    service in the same Suomi.fi session): its query-string signature is checked against the
+    IdP's metadata."""
+    if not query.get("SAMLRequest") or not query.get("Signature") or not query.get("SigAlg"):
+        raise IdentificationFailed()
+    try:
+        client = _client(app)
+    except MetadataUnavailable as exc:
+        raise IdentificationOutOfService() from exc
+    try:
+        request = client.parse_logout_request(
+            query["SAMLRequest"], BINDING_HTTP_REDIRECT, relay_state=query.get("RelayState"),
+            sigalg=query["SigAlg"], signature=query["Signature"])
+    except Exception as exc:
+        log.warning("SAML logout request refused: %s", type(exc).__name__)
+        raise IdentificationFailed() from exc
+    if request is None or request.message is None:
+        raise IdentificationFailed()
+    message = request.message
+    return LogoutRequestFromIdP(
+        name_id=message.name_id.text if message.name_id is not None else None,
+        session_indexes=[index.text for index in message.session_index or []],
+        message=message)
+
+
+def logout_response_redirect(app: Flask, request: LogoutRequestFromIdP, *,
+                             relay_state: str = "") -> str:
+    """The IdP URL with our signed LogoutResponse (success) to its LogoutRequest."""
+    try:
+        client = _client(app)
+        idp = _idp_entity_id(client)
+        services = client.metadata.single_logout_service(idp, BINDING_HTTP_REDIRECT, "idpsso")
+    except MetadataUnavailable as exc:
+        raise IdentificationOutOfService() from exc
+    if not services:
+        raise IdentificationOutOfService()
+    destination = services[0].get("response_location") or services[0]["location"]
+    response = client.create_logout_response(request.message, [BINDING_HTTP_REDIRECT],
+                                             sign=False)
+    info = client.apply_binding(BINDING_HTTP_REDIRECT, str(response), destination,
+                                relay_state=relay_state, response=True, sign=True,
+                                sigalg=SIG_RSA_SHA256)
+    return dict(info["headers"])["Location"]

@@ -213,13 +213,13 @@ def logout():
 @bp.get("/slo")
 @public
 def single_logout():
-    """The IdP's LogoutResponse to our LogoutRequest (HTTP-Redirect binding). The local
-    session ended already when the logout began; this confirms the IdP's end."""
+    """Single logout (HTTP-Redirect binding): the IdP's LogoutResponse to our LogoutRequest
+    (the local session ended already when the logout began; this confirms the IdP's end), or
+    the IdP's own LogoutRequest when the person logged out of another service."""
     query = {key: request.args.get(key) for key in
              ("SAMLResponse", "RelayState", "SigAlg", "Signature") if key in request.args}
     if "SAMLRequest" in request.args:
-        # IdP-initiated logout is not offered in the metadata's bindings for requests.
-        return _refused(saml.IdentificationFailed())
+        return _logout_requested_by_idp()
     try:
         _require_enabled()
         answer = saml.read_logout_response(current_app, query)
@@ -234,3 +234,30 @@ def single_logout():
         flash(_("You have logged out of this service. The identification service did not "
                 "confirm its logout: close the browser to be sure."), "success")
     return redirect(url_for("home.index"), code=303)
+
+
+def _logout_requested_by_idp():
+    """End this browser's session if it is the IdP session named (a top-level GET brings our
+    cookie along), and answer the IdP with a signed LogoutResponse. The IdP's session may also
+    have been another browser's: then nothing here ends, and the answer is still success (no
+    session of that person is open in this browser)."""
+    query = {key: request.args[key] for key in ("SAMLRequest", "RelayState", "SigAlg",
+                                                "Signature") if key in request.args}
+    try:
+        _require_enabled()
+        logout_request = saml.read_logout_request(current_app, query)
+        location = saml.logout_response_redirect(current_app, logout_request,
+                                                 relay_state=query.get("RelayState", ""))
+    except DomainError as exc:
+        return _refused(exc)
+    idp_session = session.get(SAML_SESSION)
+    if current_user.is_authenticated and idp_session and \
+            idp_session["name_id"].get("text") == logout_request.name_id:
+        accounts.record_logout(db.session(), current_user, current_actor(),
+                               token=session.get(COOKIE_KEY))
+        language = session.get("language")
+        logout_user()
+        session.clear()
+        if language:
+            session["language"] = language
+    return redirect(location, code=303)
