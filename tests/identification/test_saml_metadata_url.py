@@ -22,7 +22,7 @@ def metadata_server(_idp_and_settings):
         def log_message(self, *args):
             pass
 
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             self.send_response(200 if self.path == "/idp.xml" else 404)
             self.end_headers()
