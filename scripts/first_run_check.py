@@ -20,7 +20,8 @@ Then, over HTTP like a browser without JavaScript:
 
 Finally it stops everything it started (the whole process group: the script, gunicorn, the
 fake Stripe, the test identity provider), checks that the ports are free again and removes
-the folder. On a failure it prints the tail of the server's log and exits 1. Only the standard library: any python3 runs it.
+the folder. On a failure it prints the tail of the server's log and exits 1. Only the
+standard library: any python3 runs it.
 
     python3 scripts/first_run_check.py [--timeout 600] [--keep]      (.ci/run runs it)
 """
