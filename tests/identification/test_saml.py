@@ -280,3 +280,7 @@ def test_an_unsigned_idp_logout_request_is_refused(demo, saml_idp, client, db):
     del query["Signature"]
     assert client.get(f"{parts.path}?{urllib.parse.urlencode(query)}").status_code == 400
     assert open_sessions(db) == 1
+
+
+def test_an_oversized_answer_is_refused_unread(saml_idp, client, db):
+    _refused(client.post("/auth/saml/acs", data={"SAMLResponse": "A" * 300_000}), db)

@@ -66,6 +66,8 @@ MINIMUM_LEVEL = LEVELS[0]
 SAML_PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML_ASSERTION = "urn:oasis:names:tc:SAML:2.0:assertion"
 METADATA_TIMEOUT_SECONDS = 20
+#: A Suomi.fi answer is a few kilobytes; anything far larger is refused unread.
+MAX_MESSAGE_CHARS = 200_000
 
 
 class IdentificationFailed(DomainError):
@@ -313,9 +315,13 @@ def read_login_response(app: Flask, encoded: str, *, outstanding: dict[str, str]
                         ) -> Identification:
     """Check the IdP's answer (HTTP-POST binding) against the outstanding requests (ID ->
     next path) and return who was identified. Any failure is IdentificationFailed."""
-    if not encoded:
+    if not encoded or len(encoded) > MAX_MESSAGE_CHARS:
         raise IdentificationFailed()
     _require_encrypted_assertion(encoded)
+    if not outstanding:
+        # Answers no request of ours: refused before any signature work (xmlsec1 runs).
+        log.warning("SAML response refused: unsolicited")
+        raise UnsolicitedAnswer()
     try:
         client = _client(app)
     except MetadataUnavailable as exc:
