@@ -410,7 +410,7 @@ def main() -> int:
     finally:
         problems = run.stop()
         if failure is None and not problems:
-            step("stopped everything it started; both ports are free")
+            step("stopped everything it started; its ports are free")
         failure_text = "; ".join(filter(None, [failure, *problems]))
         if failure_text:
             print(f"first run: FAILED: {failure_text}", flush=True)
