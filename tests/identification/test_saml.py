@@ -9,6 +9,7 @@ import base64
 import datetime as dt
 import logging
 import urllib.parse
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -284,3 +285,15 @@ def test_an_unsigned_idp_logout_request_is_refused(demo, saml_idp, client, db):
 
 def test_an_oversized_answer_is_refused_unread(saml_idp, client, db):
     _refused(client.post("/auth/saml/acs", data={"SAMLResponse": "A" * 300_000}), db)
+
+
+def test_logging_out_works_here_when_the_idp_cannot_be_reached(demo, saml_idp, client, db, app):
+    assert post_answer(client, saml_idp.answer(start(client), AINO)).status_code == 303
+    Path(app.config["SAML_IDP_METADATA"]).unlink()
+    app.extensions.pop("voucher.saml", None)
+    page = client.get("/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    out = client.post("/auth/saml/logout", data={"csrf_token": token})
+    assert out.status_code == 303 and out.headers["Location"] == "/"
+    assert open_sessions(db) == 0
+    assert "Sulje selain" in client.get("/").get_data(as_text=True)

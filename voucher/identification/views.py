@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import logging
 
+import sqlalchemy as sa
 from defusedxml import ElementTree as SafeElementTree
 from flask import (
     Response,
@@ -29,6 +30,7 @@ from flask_login import current_user, login_user, logout_user
 from voucher import db
 from voucher.access import logged_in, public
 from voucher.accounts import services as accounts
+from voucher.accounts import sessions
 from voucher.accounts.sessions import COOKIE_KEY
 from voucher.audit.services import Actor
 from voucher.errors import DomainError
@@ -158,7 +160,8 @@ def _keep_refusal(request_id, identification, actor, reason: str, *, unknown: bo
 
 
 def _not_a_client(identification):
-    municipalities = db.session().query(Municipality).order_by(Municipality.name_fi).all()
+    municipalities = db.session().scalars(
+        sa.select(Municipality).order_by(Municipality.name_fi)).all()
     name = identification.display_name or " ".join(
         part for part in (identification.given_name, identification.surname) if part)
     return render_template(
@@ -170,6 +173,8 @@ def _not_a_client(identification):
 def _start_session(user, identification) -> None:
     """A client session like a password login's (voucher/accounts/sessions.py), remembering
     the IdP session for single logout."""
+    # A session this browser had before (another account) ends on the server too.
+    sessions.end(db.session(), session.get(COOKIE_KEY), "replaced")
     token = accounts.record_login(db.session(), user, Actor(
         user.id, f"user:{user.id}", client_ip(), g.get("request_id")))
     session.clear()
@@ -200,7 +205,8 @@ def logout():
         request_id, location = saml.logout_redirect(
             current_app, name_id=idp_session["name_id"],
             session_index=idp_session.get("session_index"))
-    except saml.MetadataUnavailable:
+    except Exception:  # the metadata unreadable, or pysaml2 refusing: the local logout stands
+        log.exception("could not send the SAML LogoutRequest")
         flash(_("You have logged out of this service. Close the browser to end the "
                 "identification service's session too."), "success")
         return redirect(url_for("home.index"), code=303)
