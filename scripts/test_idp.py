@@ -73,8 +73,10 @@ class Person:
 
 
 #: Fictitious people (individual numbers 900-999 are never given to real people) with no
-#: client record: they show what the service says to someone who is not its client.
-NOT_CLIENTS = [Person("010150-903F", "Ulla", "Ulkopuolinen")]
+#: client record: Ulla shows what the service says to someone who is not its client; Raili
+#: is a relative whom a case manager may record as a representative of Matti Niemi.
+NOT_CLIENTS = [Person("010150-903F", "Ulla", "Ulkopuolinen"),
+               Person("120375-906R", "Raili", "Niemi")]
 
 
 def demo_people() -> list[Person]:

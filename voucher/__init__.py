@@ -109,6 +109,7 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.identification.views import bp as identification
     from voucher.invoicing.views import bp as invoicing
     from voucher.mail.views import bp as mail
+    from voucher.mandates.views import bp as mandates
     from voucher.payments.views import bp as payments
     from voucher.privacy.views import bp as privacy
     from voucher.providers.views import bp as providers
@@ -124,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         accounts,
         two_factor,
         identification,
+        mandates,
         users,
         health.bp,
         mail,
@@ -148,6 +150,9 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     register_enforcement(app)
+    from voucher.mandates.acting import register_acting_check
+
+    register_acting_check(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -35,7 +35,7 @@ from tests import factories
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from tests.saml_idp import in_process_idp, saml_keys  # noqa: F401
 from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
-from voucher.accounts.models import Role, TokenPurpose
+from voucher.accounts.models import Role, TokenPurpose, User
 from voucher.accounts.services import issue_token
 from voucher.alerts.models import OperatorAlert
 from voucher.alerts.services import raise_alert
@@ -148,6 +148,13 @@ ACCESS: dict[str, dict[str, str]] = {
     "identification.acs": dict.fromkeys(EVERYONE, "400"),
     "identification.single_logout": dict.fromkeys(EVERYONE, "400"),
     "identification.logout": logged_in(),
+    # Without an identified representative waiting, the choice sends back to the login page.
+    "identification.act_for": public(),
+    # Mandates: A's case manager records and revokes them; A sees and revokes A's own.
+    "mandates.client_mandates": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "mandates.revoke": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "mandates.mine": allow(CLIENT_A, CLIENT_B),
+    "mandates.revoke_mine": allow(CLIENT_A, hidden=(CLIENT_B,)),
     "accounts.change_password": logged_in(),
     "two_factor.setup": logged_in(),
     "register.search": public(),
@@ -310,6 +317,7 @@ class World:
     api_tokens: dict[str, str]
     logins: dict[str, str]  # persona -> e-mail
     user_b: int = 0  # client B's login (an administrator may lock it)
+    mandate_a: object = None  # a relative's mandate for A, given with A's consent
 
 
 def _one(db, query):
@@ -404,8 +412,23 @@ def build_world(db) -> World:
                 ADMIN: "admin@example.fi"},
         user_b=client_b_user.id,
     )
+    world.mandate_a = _mandate(db, aino)
     db.commit()
     return world
+
+
+def _mandate(db, client: Client):
+    """A relative acts for A with A's consent (recorded by A's case manager)."""
+    from voucher.audit.services import Actor
+    from voucher.mandates.models import MandateBasis
+    from voucher.mandates.services import record_mandate
+
+    case_manager = _one(db, sa.select(User).where(User.email == "casemanager@example.fi"))
+    return record_mandate(
+        db, client=client, representative_code="120375-906R", representative_name="Raili Niemi",
+        basis=MandateBasis.CONSENT, may_choose_provider=True, may_pay=False,
+        may_give_feedback=False, valid_from=dt.date(2026, 11, 1),
+        valid_until=dt.date(2027, 12, 31), user=case_manager, actor=Actor.of_user(case_manager))
 
 
 #: URL arguments: first by (endpoint, argument), then by argument name alone.
@@ -438,6 +461,7 @@ PARAMETERS = {
     "payment_id": lambda w: w.online_payment_a.id,
     "alert_id": lambda w: w.alert.id,
     "change_id": lambda w: w.bank_change_p.id,
+    "mandate_id": lambda w: w.mandate_a.id,
     "user_id": lambda w: w.user_b,
 }
 

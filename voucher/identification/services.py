@@ -113,21 +113,20 @@ def masked_code(identity_code: str) -> str:
         return "invalid"
 
 
-def identify_client(session: Session, identification: Identification, *, actor: Actor
-                    ) -> User:
-    """The client user of the identified person: found by the identity-code index; a client
-    without an account gets one (no password, no e-mail login: a placeholder address under
-    ``.invalid``, as retention uses). NoClientRecord when the person is not a client;
-    the caller records ``record_unknown_person`` in a unit that outlives the refusal."""
+def find_client(session: Session, identity_code: str) -> Client | None:
+    """The client with this identity code, found by the index only (never by name)."""
     try:
-        index = identity_code_index(identification.identity_code)
+        index = identity_code_index(identity_code)
     except InvalidIdentityCode as exc:
         raise IdentificationFailed() from exc
-    client = session.execute(sa.select(Client).where(
+    return session.execute(sa.select(Client).where(
         Client.identity_code_index == index, Client.pseudonymised_at.is_(None))
     ).scalar_one_or_none()
-    if client is None:
-        raise NoClientRecord()
+
+
+def account_of(session: Session, client: Client, *, actor: Actor) -> User:
+    """The client's login account; a client without one gets it here (no password, no e-mail
+    login: a placeholder address under ``.invalid``, as retention uses)."""
     user = session.execute(sa.select(User).where(User.client_id == client.id)
                            ).scalar_one_or_none()
     if user is None:
@@ -140,9 +139,34 @@ def identify_client(session: Session, identification: Identification, *, actor: 
                      client_id=client.id)
     if not user.is_active or user.role != Role.CLIENT:
         raise ClientAccountLocked()
+    return user
+
+
+def identify_client(session: Session, identification: Identification, *, actor: Actor
+                    ) -> User:
+    """The client user of the identified person, found through the identity-code index.
+    NoClientRecord when the person is not a client; the caller records
+    ``record_unknown_person`` in a unit that outlives the refusal."""
+    client = find_client(session, identification.identity_code)
+    if client is None:
+        raise NoClientRecord()
+    user = account_of(session, client, actor=actor)
     record_event(session, actor, "user.identified", "user", user.id, client_id=client.id,
                  level=identification.level)
     return user
+
+
+def record_identified(session: Session, user: User, client: Client, *, level: str,
+                      actor: Actor) -> None:
+    record_event(session, actor, "user.identified", "user", user.id, client_id=client.id,
+                 level=level)
+
+
+def record_acting(session: Session, mandate, *, level: str, actor: Actor) -> None:
+    """A representative logs in for a client: audited on the client, naming the mandate."""
+    record_event(session, actor, "mandate.representative_logged_in", "mandate", mandate.id,
+                 client_id=mandate.client_id, level=level,
+                 representative=mandate.representative_code_masked)
 
 
 def record_unknown_person(session: Session, identification: Identification, *,

@@ -27,17 +27,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from voucher import db
+from voucher import clock, db
 from voucher.access import logged_in, public
 from voucher.accounts import services as accounts
 from voucher.accounts import sessions
 from voucher.accounts.sessions import COOKIE_KEY
 from voucher.audit.services import Actor
+from voucher.clients.models import Client
 from voucher.errors import DomainError
 from voucher.extensions import csrf
 from voucher.identification import saml, services
 from voucher.identification.blueprint import bp
 from voucher.identification.models import SamlRequestKind
+from voucher.mandates.acting import ACTING
+from voucher.mandates.services import mandate_still_in_force, mandates_in_force_for
 from voucher.municipalities.models import Municipality
 from voucher.web import client_ip, current_actor, safe_next
 
@@ -131,6 +134,9 @@ def acs():
         claimed = services.claim_answer(unit, request_id=identification.in_response_to,
                                         kind=SamlRequestKind.LOGIN,
                                         message_ids=services.message_ids(identification))
+        mandates = mandates_in_force_for(unit, identification.identity_code)
+        if mandates:  # a representative: whom do they act for?
+            return _ask_whom(identification, mandates, claimed.next_path)
         user = services.identify_client(unit, identification, actor=actor)
     except services.NoClientRecord as exc:
         _keep_refusal(request_id, identification, actor, exc.code, unknown=True)
@@ -170,7 +176,7 @@ def _not_a_client(identification):
         municipalities=municipalities, contact=current_app.config.get("CLIENT_HELP_CONTACT"))
 
 
-def _start_session(user, identification) -> None:
+def _start_session(user, identification, *, idp_session: dict | None = None) -> None:
     """A client session like a password login's (voucher/accounts/sessions.py), remembering
     the IdP session for single logout."""
     # A session this browser had before (another account) ends on the server too.
@@ -181,8 +187,8 @@ def _start_session(user, identification) -> None:
     session["language"] = user.language
     session.permanent = True
     session[COOKIE_KEY] = token
-    session[SAML_SESSION] = {"name_id": identification.name_id,
-                             "session_index": identification.session_index}
+    session[SAML_SESSION] = idp_session or {"name_id": identification.name_id,
+                                            "session_index": identification.session_index}
     login_user(user)
 
 
@@ -267,3 +273,85 @@ def _logout_requested_by_idp():
         if language:
             session["language"] = language
     return redirect(location, code=303)
+
+
+#: The session key of an identified representative who has not yet chosen whom to act for.
+PENDING = "saml_pending"
+#: How long that choice may wait.
+PENDING_SECONDS = 600
+
+
+def _ask_whom(identification, mandates, next_path):
+    """Keep what the choice needs in the signed cookie (never the identity code: the masked
+    form, the client ids, the IdP session) and ask."""
+    own = services.find_client(db.session(), identification.identity_code)
+    name = identification.display_name or " ".join(
+        part for part in (identification.given_name, identification.surname) if part)
+    session.clear()
+    session[PENDING] = {
+        "at": clock.now().timestamp(), "mandates": [m.id for m in mandates],
+        "own_client": own.id if own is not None else None, "name": name,
+        "masked": services.masked_code(identification.identity_code),
+        "level": identification.level, "next": next_path,
+        "idp": {"name_id": identification.name_id,
+                "session_index": identification.session_index}}
+    return redirect(url_for("identification.act_for"), code=303)
+
+
+def _pending():
+    pending = session.get(PENDING)
+    if not pending or clock.now().timestamp() - pending.get("at", 0) > PENDING_SECONDS:
+        return None
+    return pending
+
+
+@bp.route("/act-for", methods=["GET", "POST"])
+@public
+def act_for():
+    """An identified representative chooses whom to act for: themselves (when they are a
+    client too) or a client whose mandate is in force."""
+    pending = _pending()
+    if pending is None:
+        session.pop(PENDING, None)
+        flash(_("Log in again: the choice took too long or was already made."), "error")
+        return redirect(url_for("accounts.login"), code=303)
+    unit = db.session()
+    # The ids come from our signed cookie; each is checked again: in force now.
+    mandates = [m for m in (mandate_still_in_force(unit, mid) for mid in pending["mandates"])
+                if m is not None]
+    if request.method == "POST":
+        choice = request.form.get("act_for", "")
+        actor = _anonymous_actor()
+        if choice == "self" and pending["own_client"]:
+            client = unit.get(Client, pending["own_client"])
+            try:
+                user = services.account_of(unit, client, actor=actor)
+            except DomainError as exc:
+                return _refused(exc)
+            services.record_identified(unit, user, client, level=pending["level"], actor=actor)
+            _open(user, pending, acting=None)
+            flash(_("You have logged in with strong identification."), "success")
+            return redirect(safe_next(pending.get("next"), url_for("home.index")), code=303)
+        mandate = next((m for m in mandates if str(m.id) == choice), None)
+        if mandate is None:
+            flash(_("Choose whom you act for."), "error")
+            return redirect(url_for("identification.act_for"), code=303)
+        try:
+            user = services.account_of(unit, mandate.client, actor=actor)
+        except DomainError as exc:
+            return _refused(exc)
+        services.record_acting(unit, mandate, level=pending["level"], actor=actor)
+        _open(user, pending, acting={"mandate_id": mandate.id, "name": pending["name"],
+                                     "masked": pending["masked"]})
+        flash(_("You are now acting for %(client)s.", client=mandate.client.full_name),
+              "success")
+        return redirect(url_for("home.index"), code=303)
+    return render_template("identification/act_for.html", pending=pending, mandates=mandates,
+                           own=unit.get(Client, pending["own_client"])
+                           if pending["own_client"] else None)
+
+
+def _open(user, pending, *, acting):
+    _start_session(user, None, idp_session=pending["idp"])
+    if acting:
+        session[ACTING] = acting
