@@ -78,3 +78,50 @@ def test_a_person_who_is_no_client_is_told_whom_to_contact_and_a_replay_is_refus
     expect(page.get_by_role("heading", name="Tunnistus ei onnistunut")).to_be_visible()
     check_page(page)
     expect(page.get_by_role("button", name="Kirjaudu ulos")).to_have_count(0)
+
+
+def test_a_case_manager_records_a_mandate_and_the_representative_acts_for_the_client(
+        demo, saml_live, page, db):
+    import sqlalchemy as sa
+
+    from tests.browser.conftest import login
+    from voucher.clients.models import Client
+
+    matti = db.scalar(sa.select(Client).where(Client.first_name == "Matti"))
+    login(page, "casemanager@example.fi")
+    check_page(page)
+    page.goto(f"/clients/{matti.id}")
+    check_page(page)
+    page.get_by_role("link", name="Valtuutukset").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Matti Niemi")
+    check_page(page)
+    page.get_by_label("Edustajan nimi").fill("Raili Niemi")
+    page.get_by_label("Edustajan henkilötunnus").fill("120375-906R")
+    page.get_by_text("Omainen tai muu henkilö asiakkaan suostumuksella").click()
+    expect(page.get_by_label("Omainen tai muu henkilö asiakkaan suostumuksella")).to_be_checked()
+    page.get_by_text("saa valita palveluntuottajan").click()
+    expect(page.get_by_label("saa valita palveluntuottajan")).to_be_checked()
+    page.get_by_label("Voimassa asti").fill("2027-12-31")
+    page.get_by_role("button", name="Kirjaa valtuutus").click()
+    expect(page.get_by_text("Valtuutus on kirjattu.")).to_be_visible()
+    expect(page.get_by_role("main")).to_contain_text("120375-****")
+    check_page(page)
+    page.get_by_role("button", name="Kirjaudu ulos").click()
+    check_page(page)
+
+    identify(page, "Raili Niemi")
+    expect(page.get_by_role("heading", name="Kenen puolesta asioit?")).to_be_visible()
+    check_page(page)
+    page.get_by_role("button", name="Asioi henkilön Matti Niemi puolesta").click()
+    expect(page.get_by_text("Asioit henkilön Matti Niemi puolesta hänen edustajanaan")
+           ).to_be_visible()
+    check_page(page)
+    page.get_by_role("navigation").get_by_role("link", name="Omat setelini").first.click()
+    expect(page.get_by_text("Asioit henkilön Matti Niemi puolesta hänen edustajanaan")
+           ).to_be_visible()
+    expect(page.get_by_role("navigation").get_by_role("link", name="Kuka saa asioida puolestani")
+           ).to_have_count(0)
+    check_page(page)
+    page.get_by_role("button", name="Kirjaudu ulos").click()
+    expect(page.get_by_text("Olet kirjautunut ulos, myös tunnistuspalvelusta.")).to_be_visible()
+    check_page(page)
