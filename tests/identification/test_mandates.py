@@ -185,3 +185,26 @@ def test_a_case_manager_records_and_revokes_on_the_clients_page(demo, auth, clie
                 data={"csrf_token": csrf_token_from(page)})
     db.rollback()
     assert db.get(Mandate, mandate.id).revoked_at is not None
+
+
+def test_pseudonymising_the_client_removes_their_mandates(demo, saml_idp, db):
+    from voucher.privacy.retention import pseudonymise_client
+
+    matti = _matti(db)
+    _record(db, matti)
+    pseudonymise_client(db, matti, actor=Actor.system("test"), cutoff=clock.today())
+    db.commit()
+    assert db.scalars(sa.select(Mandate).where(Mandate.client_id == matti.id)).all() == []
+
+
+def test_key_rotation_re_encrypts_the_representatives_code(demo, saml_idp, db, app):
+    from cryptography.fernet import Fernet
+
+    from voucher.crypto import DataCipher
+    from voucher.privacy.rotation import rotate_keys
+
+    _record(db, _matti(db))
+    cipher = DataCipher([Fernet.generate_key().decode(), *app.config["IDENTITY_KEYS"]],
+                        app.config["IDENTITY_INDEX_KEY"])
+    report = rotate_keys(db, cipher)
+    assert report.rotated["mandates.representative_code_encrypted"] == 1
