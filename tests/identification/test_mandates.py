@@ -208,3 +208,16 @@ def test_key_rotation_re_encrypts_the_representatives_code(demo, saml_idp, db, a
                         app.config["IDENTITY_INDEX_KEY"])
     report = rotate_keys(db, cipher)
     assert report.rotated["mandates.representative_code_encrypted"] == 1
+
+
+def test_the_clients_data_export_lists_their_mandates(demo, saml_idp, db):
+    from voucher.privacy.export import export_client_data, export_pdf
+
+    matti = _matti(db)
+    _record(db, matti)
+    case_manager = db.scalar(sa.select(User).where(User.email == "casemanager@example.fi"))
+    exported = export_client_data(db, matti, actor=Actor.of_user(case_manager),
+                                  file_format="json", authority="Kallio")
+    text = exported.as_json()
+    assert "120375-****" in text and RAILI.identity_code not in text
+    assert export_pdf(exported).startswith(b"%PDF")
