@@ -221,3 +221,38 @@ def test_the_clients_data_export_lists_their_mandates(demo, saml_idp, db):
     text = exported.as_json()
     assert "120375-****" in text and RAILI.identity_code not in text
     assert export_pdf(exported).startswith(b"%PDF")
+
+
+def test_notices_go_to_the_representative_when_the_client_chose_so(demo, saml_idp, db, app):
+    from voucher.mail.models import OutboxMessage
+    from voucher.vouchers.models import Voucher
+    from voucher.vouchers.notices import notify_client
+
+    helmi = db.scalar(sa.select(Client).where(Client.first_name == "Helmi"))
+    case_manager = db.scalar(sa.select(User).where(User.email == "casemanager@example.fi"))
+    with pytest.raises(ValidationFailed):  # the choice needs an address
+        services.record_mandate(
+            db, client=helmi, representative_code=RAILI.identity_code,
+            representative_name="Raili Niemi", basis=MandateBasis.CONSENT,
+            may_choose_provider=False, may_pay=False, may_give_feedback=False,
+            valid_from=clock.today(), valid_until=clock.today(), user=case_manager,
+            actor=Actor.of_user(case_manager), notices_to_representative=True)
+    db.rollback()
+    services.record_mandate(
+        db, client=helmi, representative_code=RAILI.identity_code,
+        representative_name="Raili Niemi", basis=MandateBasis.CONSENT,
+        may_choose_provider=False, may_pay=False, may_give_feedback=False,
+        valid_from=clock.today(), valid_until=clock.today(), user=case_manager,
+        actor=Actor.of_user(case_manager), representative_email="Raili@example.fi",
+        notices_to_representative=True)
+    voucher = db.scalars(sa.select(Voucher).where(Voucher.client_id == helmi.id)).first()
+    notify_client(db, voucher, "issued")
+    db.flush()
+    last = db.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert last.to_address == "raili@example.fi"
+    clock.freeze(clock.now() + dt.timedelta(days=1))  # the mandate has ended
+    notify_client(db, voucher, "issued")
+    db.flush()
+    last = db.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id.desc())).first()
+    assert last.to_address == helmi.email
+    db.rollback()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, RadioField, SelectChoice, StringField
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms import BooleanField, EmailField, RadioField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
 from voucher.forms import BaseForm, DayField
 from voucher.mandates.models import MandateBasis
@@ -26,6 +26,11 @@ class MandateForm(BaseForm):
     may_choose_provider = BooleanField(_l("May choose a provider"))
     may_pay = BooleanField(_l("May pay self-shares"))
     may_give_feedback = BooleanField(_l("May give feedback"))
+    representative_email = EmailField(_l("Representative's e-mail address"), validators=[
+        Optional(), Email(_l("Enter an e-mail address in the form name@example.fi.")),
+        Length(max=254)], render_kw={"autocomplete": "off"})
+    notices_to_representative = BooleanField(
+        _l("The client wants their notices sent to the representative"))
     valid_from = DayField(_l("Valid from"), validators=[
         InputRequired(_l("Enter the first day of validity."))])
     valid_until = DayField(_l("Valid until"), validators=[

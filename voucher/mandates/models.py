@@ -34,6 +34,8 @@ class Mandate(Base):
     __tablename__ = "mandates"
     __table_args__ = (
         sa.CheckConstraint("valid_until >= valid_from", name="valid_period"),
+        sa.CheckConstraint("NOT notices_to_representative OR representative_email IS NOT NULL",
+                           name="notices_need_an_address"),
         sa.Index("ix_mandates_representative", "representative_code_index"),
     )
 
@@ -50,6 +52,10 @@ class Mandate(Base):
     may_choose_provider: Mapped[bool] = mapped_column(default=False)
     may_pay: Mapped[bool] = mapped_column(default=False)
     may_give_feedback: Mapped[bool] = mapped_column(default=False)
+    #: The representative's e-mail address, for notices when the client chose so.
+    representative_email: Mapped[str | None] = mapped_column(sa.String(254))
+    #: The client's notices (vouchers, decisions) go to the representative instead.
+    notices_to_representative: Mapped[bool] = mapped_column(default=False)
     #: Days in Finnish time, both included.
     valid_from: Mapped[dt.date]
     valid_until: Mapped[dt.date]

@@ -29,7 +29,9 @@ class MandateNotRevocable(DomainError):
 def record_mandate(session: Session, *, client: Client, representative_code: str,
                    representative_name: str, basis: MandateBasis, may_choose_provider: bool,
                    may_pay: bool, may_give_feedback: bool, valid_from: dt.date,
-                   valid_until: dt.date, user: User, actor: Actor) -> Mandate:
+                   valid_until: dt.date, user: User, actor: Actor,
+                   representative_email: str | None = None,
+                   notices_to_representative: bool = False) -> Mandate:
     """A case manager records who acts for the client. The representative is identified by
     identity code (their strong identification finds the mandate), never by name."""
     errors = {}
@@ -40,6 +42,9 @@ def record_mandate(session: Session, *, client: Client, representative_code: str
     else:
         if protected.index == client.identity_code_index:
             errors["representative_code"] = str(_l("A client cannot represent themselves."))
+    if notices_to_representative and not representative_email:
+        errors["representative_email"] = str(_l("Enter the representative's e-mail address "
+                                                "for the notices."))
     if valid_until < valid_from:
         errors["valid_until"] = str(_l("The end cannot be before the start."))
     if errors:
@@ -51,12 +56,13 @@ def record_mandate(session: Session, *, client: Client, representative_code: str
         representative_name=representative_name.strip()[:200], basis=basis,
         may_choose_provider=may_choose_provider, may_pay=may_pay,
         may_give_feedback=may_give_feedback, valid_from=valid_from, valid_until=valid_until,
-        created_by_user_id=user.id)
+        representative_email=(representative_email or "").strip().lower() or None,
+        notices_to_representative=notices_to_representative, created_by_user_id=user.id)
     session.add(mandate)
     session.flush()
     record_event(session, actor, "mandate.recorded", "mandate", mandate.id, client_id=client.id,
                  basis=basis.value, valid_from=valid_from, valid_until=valid_until,
-                 scopes=scopes_of(mandate))
+                 scopes=scopes_of(mandate), notices_to_representative=notices_to_representative)
     return mandate
 
 
@@ -120,3 +126,15 @@ def mandate_in_force(session: Session, mandate_id: int, client_id: int | None) -
 def mandate_still_in_force(session: Session, mandate_id: int) -> Mandate | None:
     mandate = session.get(Mandate, mandate_id)
     return mandate if mandate is not None and mandate.in_force(clock.today()) else None
+
+
+def notice_address(session: Session, client: Client) -> str | None:
+    """Where the client's notices go: the representative's address when a mandate in force
+    says the client chose so, otherwise the client's own (None: by post)."""
+    today = clock.today()
+    chosen = session.scalars(
+        sa.select(Mandate.representative_email).where(
+            Mandate.client_id == client.id, Mandate.notices_to_representative.is_(True),
+            Mandate.revoked_at.is_(None), Mandate.valid_from <= today,
+            Mandate.valid_until >= today).order_by(Mandate.id.desc())).first()
+    return chosen or client.email

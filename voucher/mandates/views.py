@@ -36,6 +36,8 @@ def client_mandates(client_id: int):
                 may_choose_provider=form.may_choose_provider.data, may_pay=form.may_pay.data,
                 may_give_feedback=form.may_give_feedback.data,
                 valid_from=form.valid_from.data, valid_until=form.valid_until.data,
+                representative_email=form.representative_email.data,
+                notices_to_representative=form.notices_to_representative.data,
                 user=current_user, actor=current_actor())
         except DomainError as exc:
             form.add_errors(exc)
