@@ -24,7 +24,7 @@ fill its arguments.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -72,6 +72,15 @@ PROVIDER_Q = "user of provider Q"
 ADMIN = "admin"
 TOKEN_P = "API token of P"
 TOKEN_Q = "API token of Q"
+
+#: Representatives of client A, each under a mandate with one scope (or none): they are asked
+#: every route too, and expected to get what A gets, less what their mandate does not allow
+#: (``_representative_answer``).
+REP_VIEW = "representative of A (view only)"
+REP_CHOOSE = "representative of A (choose a provider)"
+REP_PAY = "representative of A (pay self-shares)"
+REP_FEEDBACK = "representative of A (give feedback)"
+REPRESENTATIVES = (REP_VIEW, REP_CHOOSE, REP_PAY, REP_FEEDBACK)
 
 #: Who logs in to the web pages (anonymous has a session too, for its CSRF token).
 WEB = (ANON, CLIENT_A, CLIENT_B, CM_HOME, CM_OTHER, PROVIDER_P, PROVIDER_Q, ADMIN)
@@ -318,6 +327,7 @@ class World:
     logins: dict[str, str]  # persona -> e-mail
     user_b: int = 0  # client B's login (an administrator may lock it)
     mandate_a: object = None  # a relative's mandate for A, given with A's consent
+    rep_mandates: dict = field(default_factory=dict)  # representative persona -> mandate id
 
 
 def _one(db, query):
@@ -412,12 +422,16 @@ def build_world(db) -> World:
                 ADMIN: "admin@example.fi"},
         user_b=client_b_user.id,
     )
-    world.mandate_a = _mandate(db, aino)
+    world.mandate_a = _mandate(db, aino, choose=True)
+    world.rep_mandates = {REP_VIEW: _mandate(db, aino).id,
+                          REP_CHOOSE: world.mandate_a.id,
+                          REP_PAY: _mandate(db, aino, pay=True).id,
+                          REP_FEEDBACK: _mandate(db, aino, feedback=True).id}
     db.commit()
     return world
 
 
-def _mandate(db, client: Client):
+def _mandate(db, client: Client, *, choose=False, pay=False, feedback=False):
     """A relative acts for A with A's consent (recorded by A's case manager)."""
     from voucher.audit.services import Actor
     from voucher.mandates.models import MandateBasis
@@ -426,9 +440,36 @@ def _mandate(db, client: Client):
     case_manager = _one(db, sa.select(User).where(User.email == "casemanager@example.fi"))
     return record_mandate(
         db, client=client, representative_code="120375-906R", representative_name="Raili Niemi",
-        basis=MandateBasis.CONSENT, may_choose_provider=True, may_pay=False,
-        may_give_feedback=False, valid_from=dt.date(2026, 11, 1),
+        basis=MandateBasis.CONSENT, may_choose_provider=choose, may_pay=pay,
+        may_give_feedback=feedback, valid_from=dt.date(2026, 11, 1),
         valid_until=dt.date(2027, 12, 31), user=case_manager, actor=Actor.of_user(case_manager))
+
+
+#: What a representative may never open: the client's own account and mandates.
+REPRESENTATIVE_NEVER = {"accounts.change_password", "two_factor.setup", "mandates.mine",
+                        "mandates.revoke_mine", "privacy.my_export"}
+#: The posts of the client that a mandate's scope allows.
+REPRESENTATIVE_POSTS = {"vouchers.choose_provider": REP_CHOOSE, "payments.pay": REP_PAY,
+                        "payments.confirm": REP_PAY, "feedback.rate": REP_FEEDBACK}
+#: Posts every logged-in person may make, representatives too.
+REPRESENTATIVE_ALWAYS = {"accounts.logout", "identification.logout"}
+
+
+def _representative_answer(app, endpoint: str, method: str, persona: str) -> str:
+    """A's answer, less what the mandate does not allow: the client's own account pages are
+    403; of the posts that act as A (login-only routes) only the scope's and logging out."""
+    from voucher.access import ANYONE, API_TOKEN, rule_of
+
+    answer = ACCESS[endpoint][CLIENT_A]
+    if answer not in (OK, NOT_FOUND):
+        return answer
+    if endpoint in REPRESENTATIVE_NEVER:
+        return FORBIDDEN
+    if method == "POST" and endpoint not in REPRESENTATIVE_ALWAYS and \
+            rule_of(app, endpoint) not in (ANYONE, API_TOKEN) and \
+            REPRESENTATIVE_POSTS.get(endpoint) != persona:
+        return FORBIDDEN
+    return answer
 
 
 #: URL arguments: first by (endpoint, argument), then by argument name alone.
@@ -549,6 +590,17 @@ def _open_sessions(app, world: World) -> dict[str, Session]:
     for persona in (TOKEN_P, TOKEN_Q):
         sessions[persona] = Session(sessions[ANON].cookie, sessions[ANON].csrf_token,
                                     bearer=world.api_tokens[persona])
+    for persona in REPRESENTATIVES:  # A's login acting under the persona's mandate
+        client = app.test_client()
+        page = client.get("/login")
+        client.post("/login", data={"email": world.logins[CLIENT_A], "password": DEMO_PASSWORD,
+                                    "csrf_token": csrf_token_from(page)})
+        with client.session_transaction() as cookie_session:
+            cookie_session["acting"] = {"mandate_id": world.rep_mandates[persona],
+                                        "name": "Raili Niemi", "masked": "120375-****"}
+        page = client.get("/vouchers/mine")
+        assert page.status_code == 200 and "Raili Niemi" in page.get_data(as_text=True), persona
+        sessions[persona] = Session(client.get_cookie(name).value, csrf_token_from(page))
     return sessions
 
 
@@ -615,11 +667,13 @@ def test_authorization_matrix(app, db):
         _domain, url = rule.build(values, append_unknown=False)
         if rule.endpoint in QUERY:
             url += "?" + urlencode(QUERY[rule.endpoint](world))
-        expected = ACCESS[rule.endpoint]
         is_api = url.startswith("/api/")
-        personas = EVERYONE if is_api else WEB
+        personas = (*(EVERYONE if is_api else WEB), *REPRESENTATIVES)
         methods = sorted(rule.methods & {"GET", "HEAD", "POST"})
         for method in methods:
+            expected = {**ACCESS[rule.endpoint], **{
+                persona: _representative_answer(app, rule.endpoint, method, persona)
+                for persona in REPRESENTATIVES}}
             for persona in personas:
                 if method == "HEAD" and expected[persona] == OK:
                     continue  # Flask answers HEAD with the GET view: only refusals are asked

@@ -1,6 +1,7 @@
 """A representative's session: logged in as the client's account, acting under one mandate
-(``session["acting"]``, in the signed cookie). Every request checks the mandate again: revoked
-or expired, the session ends at once. A representative may look at what the client sees, and
+(``session["acting"]``, in the signed cookie). Every request to a login-only page checks the
+mandate again: revoked or expired, the session ends at once (public pages and the token API
+do not act as the client and are left alone). A representative may look at what the client sees, and
 post only what the mandate's scope allows; the client's own account pages (password, the
 mandates) are not theirs."""
 
@@ -12,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from voucher import db
+from voucher.access import ANYONE, API_TOKEN, rule_of
 from voucher.accounts import sessions
 from voucher.errors import PermissionDenied
 from voucher.mandates.models import MandateScope
@@ -44,6 +46,8 @@ def register_acting_check(app: Flask) -> None:
         acting = session.get(ACTING)
         if not acting or request.endpoint in (None, "static"):
             return None
+        if rule_of(app, request.endpoint) in (ANYONE, API_TOKEN):
+            return None  # public pages and the token API do not act as the client
         if not current_user.is_authenticated:
             return None
         mandate = mandate_in_force(db.session(), acting.get("mandate_id"),
