@@ -13,11 +13,15 @@ Then, over HTTP like a browser without JavaScript:
    and logs out;
 3. ``client@example.fi`` opens the self-shares page, presses the first "pay" button and gets
    the card payment page ("Korttimaksu"), which loads Stripe.js from the local fake (and the
-   fake serves it).
+   fake serves it);
+4. the demo client Aino Virtanen logs in with strong identification through the local test
+   identity provider (the login page's link, the IdP's "choose who you are" and "continue"
+   pages, the ACS) and logs out with single logout (the IdP and back).
 
 Finally it stops everything it started (the whole process group: the script, gunicorn, the
-fake Stripe), checks that both ports are free again and removes the folder. On a failure it
-prints the tail of the server's log and exits 1. Only the standard library: any python3 runs it.
+fake Stripe, the test identity provider), checks that the ports are free again and removes
+the folder. On a failure it prints the tail of the server's log and exits 1. Only the
+standard library: any python3 runs it.
 
     python3 scripts/first_run_check.py [--timeout 600] [--keep]      (.ci/run runs it)
 """
@@ -28,6 +32,7 @@ import argparse
 import contextlib
 import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,7 +50,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (the demo's, printed by scripts/run)
 PAYING_CLIENT = "client@example.fi"
 #: Settings of the caller that a newcomer would not have (the run must not depend on them).
-CALLER_ONLY = ("PORT", "STRIPE_PORT", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME")
+CALLER_ONLY = ("PORT", "STRIPE_PORT", "TEST_IDP_PORT", "VIRTUAL_ENV", "PYTHONPATH",
+               "PYTHONHOME")
+IDENTIFIED_CLIENT = "Aino Virtanen"
 
 
 class CheckFailed(Exception):
@@ -177,6 +184,9 @@ class FirstRun:
         self.stripe_port = free_port()
         while self.stripe_port == self.port:
             self.stripe_port = free_port()
+        self.idp_port = free_port()
+        while self.idp_port in (self.port, self.stripe_port):
+            self.idp_port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
         self.env = self._newcomer_env()
@@ -201,12 +211,14 @@ class FirstRun:
 
     def start(self) -> None:
         self.env["STRIPE_PORT"] = str(self.stripe_port)
+        self.env["TEST_IDP_PORT"] = str(self.idp_port)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 ["scripts/run", "--port", str(self.port)], cwd=self.clone, env=self.env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)  # setsid: one process group to stop at the end
-        step(f"scripts/run --port {self.port} (fake Stripe on {self.stripe_port}), "
+        step(f"scripts/run --port {self.port} (fake Stripe on {self.stripe_port}, test "
+             f"identity provider on {self.idp_port}), "
              f"log {self.log_path}")
 
     def wait_healthy(self) -> None:
@@ -285,6 +297,49 @@ class FirstRun:
                 raise CheckFailed(f"the fake Stripe does not serve {stripe_js[0]}")
         step(f"{PAYING_CLIENT} pays a month: {target} (Korttimaksu) loads {stripe_js[0]}")
 
+    def check_strong_identification(self) -> None:
+        browser = Browser(self.base)
+        _headers, body = browser.get("/login")
+        if "/auth/saml/login" not in body:
+            raise CheckFailed("the login page offers no strong identification")
+        idp = f"http://127.0.0.1:{self.idp_port}"
+
+        def redirected(method, url, fields=None, to=""):
+            status, headers, _body = browser.request(method, url, fields)
+            location = urllib.parse.urljoin(self.base, headers.get("Location") or "")
+            if status != 303 or not location.startswith(to):
+                raise CheckFailed(f"{method} {url} answered {status} to {location!r}, not a "
+                                  f"303 to {to}")
+            return location
+
+        chooser = redirected("GET", "/auth/saml/login", to=f"{idp}/sso?")
+        status, _headers, body = browser.request("GET", chooser)
+        form = Page(body, "/sso").form("/sso/answer")
+        person = re.search(r'name="person" value="(\d+)">' + re.escape(IDENTIFIED_CLIENT), body)
+        if status != 200 or form is None or person is None:
+            raise CheckFailed(f"the test identity provider does not offer {IDENTIFIED_CLIENT}")
+        status, _headers, body = browser.request(
+            "POST", f"{idp}/sso/answer", {**form["fields"], "person": person.group(1)})
+        answer = Page(body, "/sso/answer")
+        if status != 200 or not answer.forms or "SAMLResponse" not in answer.forms[0]["fields"]:
+            raise CheckFailed("the test identity provider gave no answer to post back")
+        home = redirected("POST", answer.forms[0]["action"], answer.forms[0]["fields"],
+                          to=self.base)
+        _headers, body = browser.get(urllib.parse.urlsplit(home).path)
+        page = Page(body, "/")
+        logout = page.form("/auth/saml/logout")
+        if IDENTIFIED_CLIENT not in "".join(page.text) or logout is None:
+            raise CheckFailed(f"after strong identification, {IDENTIFIED_CLIENT} is not "
+                              "logged in")
+        at_idp = redirected("POST", "/auth/saml/logout", logout["fields"], to=f"{idp}/slo?")
+        back = redirected("GET", at_idp, to=f"{self.base}/auth/saml/slo?")
+        redirected("GET", back, to=f"{self.base}/")
+        _headers, body = browser.get("/")
+        if Page(body, "/").form("/auth/saml/logout") is not None:
+            raise CheckFailed("still logged in after the single logout")
+        step(f"{IDENTIFIED_CLIENT} logs in with strong identification through the test "
+             f"identity provider ({idp}) and out with single logout")
+
     def stop(self) -> list[str]:
         """Stop the process group; return what is still wrong (processes or ports left)."""
         problems = []
@@ -303,7 +358,7 @@ class FirstRun:
                 problems.append("processes of scripts/run were left running (killed)")
                 os.killpg(group, signal.SIGKILL)
             self.process.wait()
-            busy = [p for p in (self.port, self.stripe_port) if port_in_use(p)]
+            busy = [p for p in (self.port, self.stripe_port, self.idp_port) if port_in_use(p)]
             if busy:
                 problems.append(f"ports still answer after the stop: {busy}")
         return problems
@@ -347,6 +402,7 @@ def main() -> int:
         run.check_venv()
         run.check_logins()
         run.check_card_payment_page()
+        run.check_strong_identification()
     except (CheckFailed, subprocess.CalledProcessError, OSError) as exc:
         failure = str(exc)
     except KeyboardInterrupt:
@@ -354,7 +410,7 @@ def main() -> int:
     finally:
         problems = run.stop()
         if failure is None and not problems:
-            step("stopped everything it started; both ports are free")
+            step("stopped everything it started; its ports are free")
         failure_text = "; ".join(filter(None, [failure, *problems]))
         if failure_text:
             print(f"first run: FAILED: {failure_text}", flush=True)

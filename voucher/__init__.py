@@ -28,6 +28,14 @@ def create_app(config: dict | None = None) -> Flask:
     _register_extensions(app)
     _register_blueprints(app)
     _register_cli(app)
+    if app.config.get("SAML_IDP_METADATA"):
+        # An https metadata address is fetched now, before any request or transaction.
+        from voucher.identification.saml import idp_origins, is_enabled, refresh_idp_metadata
+
+        refresh_idp_metadata(app, only_if_missing=True)
+        if is_enabled(app):
+            # Logging out sends the browser on to the IdP from a form (CSP form-action).
+            app.config["FORM_ACTION_ORIGINS"] = idp_origins(app)
     return app
 
 
@@ -37,6 +45,7 @@ def _register_extensions(app: Flask) -> None:
     from voucher.accounts import passwords
     from voucher.accounts.services import load_user_for_session
     from voucher.extensions import csrf, limiter, login_manager
+    from voucher.identification.saml import is_enabled as saml_enabled
     from voucher.navigation import nav_items
 
     passwords.configure(fast=app.config["TESTING"])
@@ -70,6 +79,7 @@ def _register_extensions(app: Flask) -> None:
     app.jinja_env.globals.update(
         nav_items=nav_items, role_label=label,
         has_endpoint=lambda endpoint: endpoint in app.view_functions,
+        saml_enabled=lambda: saml_enabled(app),
     )
     app.jinja_env.filters["label"] = label
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -96,8 +106,10 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.clients.views import bp as clients
     from voucher.feedback.views import bp as feedback
     from voucher.home.views import bp as home
+    from voucher.identification.views import bp as identification
     from voucher.invoicing.views import bp as invoicing
     from voucher.mail.views import bp as mail
+    from voucher.mandates.views import bp as mandates
     from voucher.payments.views import bp as payments
     from voucher.privacy.views import bp as privacy
     from voucher.providers.views import bp as providers
@@ -113,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
         home,
         accounts,
         two_factor,
+        identification,
+        mandates,
         users,
         health.bp,
         mail,
@@ -138,6 +152,9 @@ def _register_blueprints(app: Flask) -> None:
     ):
         app.register_blueprint(blueprint)
     register_enforcement(app)
+    from voucher.mandates.acting import register_acting_check
+
+    register_acting_check(app)
 
 
 def _register_cli(app: Flask) -> None:

@@ -17,6 +17,7 @@ from voucher.locks import one_run_at_a_time
 
 def register_commands(app: Flask) -> None:
     from voucher.api.cli import api_token_group
+    from voucher.identification.cli import identification_group
     from voucher.payments.cli import payments_group
     from voucher.privacy.cli import keys_group, privacy_group
     from voucher.providers.cli import documents_group, providers_group
@@ -38,6 +39,7 @@ def register_commands(app: Flask) -> None:
         settlement_group,
         payments_group,
         reconcile,
+        identification_group,
     ):
         app.cli.add_command(group)
 

@@ -134,6 +134,46 @@ def _settings_problems(production: bool) -> list[str]:
         problems += _unsafe_in_production()
     problems += _malformed_identity_keys()
     problems += _malformed_account()
+    problems += _saml_problems(production)
+    return problems
+
+
+#: Strong identification (Suomi.fi e-Identification, SAML 2.0): all of these, or none.
+SAML_REQUIRED = {
+    "VOUCHER_SAML_ENTITY_ID": "this service's SAML entity id, e.g. "
+                              "https://palveluseteli.example.fi/auth/saml/metadata",
+    "VOUCHER_SAML_KEY_FILE": "the PEM file of the service's SAML private key (signs requests, "
+                             "decrypts assertions)",
+    "VOUCHER_SAML_CERT_FILE": "the PEM file of that key's certificate (in the metadata)",
+    "VOUCHER_SAML_IDP_METADATA": "the identity provider's metadata: a file path, or an https "
+                                 "URL that is fetched at start-up",
+}
+
+
+def _saml_problems(production: bool) -> list[str]:
+    """SAML entirely absent is allowed (no strong identification); half of it is not."""
+    given = {name for name in SAML_REQUIRED if _env(name) is not None}
+    if not given:
+        return []
+    problems = [f"{name} is not set: {how}; strong identification needs it once any "
+                "VOUCHER_SAML_* setting is set." for name, how in SAML_REQUIRED.items()
+                if name not in given]
+    for name in ("VOUCHER_SAML_KEY_FILE", "VOUCHER_SAML_CERT_FILE"):
+        path = _env(name)
+        if path is not None and not Path(path).is_file():
+            problems.append(f"{name} names no readable file: {path!r}.")
+    metadata = _env("VOUCHER_SAML_IDP_METADATA")
+    if metadata is not None:
+        if metadata.startswith(("http://", "https://")):
+            if production and not metadata.startswith("https://"):
+                problems.append("VOUCHER_SAML_IDP_METADATA must be an https address in "
+                                f"production, got {metadata!r}.")
+        elif not Path(metadata).is_file():
+            problems.append(f"VOUCHER_SAML_IDP_METADATA names no readable file: {metadata!r}.")
+    xmlsec = _env("VOUCHER_SAML_XMLSEC_BINARY", "/usr/bin/xmlsec1")
+    if not Path(xmlsec).is_file():
+        problems.append(f"VOUCHER_SAML_XMLSEC_BINARY: no xmlsec1 at {xmlsec!r} (Debian: "
+                        "apt-get install xmlsec1).")
     return problems
 
 
@@ -314,4 +354,18 @@ def load_config(env: str | None = None) -> dict:
         #: Provider users (each of whom may change the provider's bank account) must use
         #: two-factor authentication.
         "REQUIRE_PROVIDER_TOTP": _env_bool("VOUCHER_REQUIRE_PROVIDER_TOTP", False),
+        # Strong identification of residents (voucher/identification/): off unless set.
+        "SAML_ENTITY_ID": _env("VOUCHER_SAML_ENTITY_ID"),
+        "SAML_KEY_FILE": _env("VOUCHER_SAML_KEY_FILE"),
+        "SAML_CERT_FILE": _env("VOUCHER_SAML_CERT_FILE"),
+        "SAML_IDP_METADATA": _env("VOUCHER_SAML_IDP_METADATA"),
+        "SAML_XMLSEC_BINARY": _env("VOUCHER_SAML_XMLSEC_BINARY", "/usr/bin/xmlsec1"),
+        #: Seconds the IdP's clock may differ from ours (assertion times, NotOnOrAfter).
+        "SAML_CLOCK_SKEW_SECONDS": _env_int("VOUCHER_SAML_CLOCK_SKEW_SECONDS", 60),
+        #: Minutes a started login may take at the IdP before its answer is refused.
+        "SAML_REQUEST_MINUTES": _env_int("VOUCHER_SAML_REQUEST_MINUTES", 15),
+        #: Technical contact in the SP metadata (Suomi.fi asks for one).
+        "SAML_CONTACT_EMAIL": _env("VOUCHER_SAML_CONTACT_EMAIL"),
+        #: What residents with no client record are told to do: whom to contact.
+        "CLIENT_HELP_CONTACT": _env("VOUCHER_CLIENT_HELP_CONTACT"),
     }

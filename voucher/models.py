@@ -13,8 +13,10 @@ from voucher.catalogue.models import (  # noqa: F401
 )
 from voucher.clients.models import Client  # noqa: F401
 from voucher.feedback.models import Feedback  # noqa: F401
+from voucher.identification.models import SamlRequest, SamlSeenMessage  # noqa: F401
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceNumberSequence  # noqa: F401
 from voucher.mail.models import OutboxMessage  # noqa: F401
+from voucher.mandates.models import Mandate  # noqa: F401
 from voucher.municipalities.models import Municipality  # noqa: F401
 from voucher.payments.models import (  # noqa: F401
     OnlinePayment,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import current_app, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -21,6 +21,7 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
     ("vouchers.my_vouchers", _l("My vouchers"), frozenset({Role.CLIENT})),
     ("payments.self_shares", _l("Self-shares"), frozenset({Role.CLIENT})),
     ("feedback.index", _l("Services received"), frozenset({Role.CLIENT})),
+    ("mandates.mine", _l("Who may act for me"), frozenset({Role.CLIENT})),
     ("providers.my_application", _l("Company and services"), frozenset({Role.PROVIDER})),
     ("vouchers.provider_vouchers", _l("Clients' vouchers"), frozenset({Role.PROVIDER})),
     ("redemptions.index", _l("Service events"), frozenset({Role.PROVIDER})),
@@ -40,12 +41,19 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
 ]
 
 
+#: The client's own pages that a representative acting for them does not get.
+NOT_FOR_REPRESENTATIVES = frozenset({"mandates.mine"})
+
+
 def nav_items() -> list[dict]:
     """The links the current person sees, with the current page marked."""
     who = current_user.role if current_user.is_authenticated else ANONYMOUS
+    representative = bool(session.get("acting"))
     items = []
     for endpoint, label, audience in NAV_ITEMS:
         if who not in audience or endpoint not in current_app.view_functions:
+            continue
+        if representative and endpoint in NOT_FOR_REPRESENTATIVES:
             continue
         items.append({"url": url_for(endpoint), "label": label,
                       "current": request.endpoint == endpoint})

@@ -26,7 +26,9 @@ def stripe_js_origin(config) -> str | None:
 
 
 def content_security_policy(app: Flask) -> str:
-    """No inline scripts or styles; Stripe.js only where the online payment is switched on."""
+    """No inline scripts or styles; Stripe.js only where the online payment is switched on;
+    forms may lead on to the strong-identification IdP (``FORM_ACTION_ORIGINS``: logging out
+    ends there)."""
     script_src = ["'self'"]
     frame_src = ["'none'"]
     connect_src = ["'self'"]
@@ -47,7 +49,7 @@ def content_security_policy(app: Flask) -> str:
         f"connect-src {' '.join(connect_src)}",
         f"frame-src {' '.join(frame_src)}",
         "frame-ancestors 'none'",
-        "form-action 'self'",
+        " ".join(["form-action 'self'", *app.config.get("FORM_ACTION_ORIGINS", ())]),
         "base-uri 'none'",
         "object-src 'none'",
     ])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import g, render_template, request
+from flask import g, render_template, request, session
 from flask_login import current_user
 
 from voucher.audit.services import Actor
@@ -18,6 +18,12 @@ def client_ip() -> str:
 def current_actor() -> Actor:
     """The logged-in user as the actor of an audited action."""
     if current_user.is_authenticated:
+        acting = session.get("acting")
+        if acting:  # a representative: "X on behalf of Y" (voucher/mandates/acting.py)
+            return Actor(current_user.id,
+                         f"representative {acting.get('masked')} (mandate "
+                         f"{acting.get('mandate_id')}) on behalf of user:{current_user.id}",
+                         client_ip(), g.get("request_id"))
         return Actor(current_user.id, f"user:{current_user.id}", client_ip(),
                      g.get("request_id"))
     return Actor(None, "anonymous", client_ip(), g.get("request_id"))

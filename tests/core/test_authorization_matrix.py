@@ -24,7 +24,7 @@ fill its arguments.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -33,8 +33,9 @@ from flask import g
 
 from tests import factories
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
+from tests.saml_idp import in_process_idp, saml_keys  # noqa: F401
 from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
-from voucher.accounts.models import Role, TokenPurpose
+from voucher.accounts.models import Role, TokenPurpose, User
 from voucher.accounts.services import issue_token
 from voucher.alerts.models import OperatorAlert
 from voucher.alerts.services import raise_alert
@@ -79,15 +80,26 @@ ADMIN = "admin"
 TOKEN_P = "API token of P"
 TOKEN_Q = "API token of Q"
 
+#: Representatives of client A, each under a mandate with one scope (or none): they are asked
+#: every route too, and expected to get what A gets, less what their mandate does not allow
+#: (``_representative_answer``).
+REP_VIEW = "representative of A (view only)"
+REP_CHOOSE = "representative of A (choose a provider)"
+REP_PAY = "representative of A (pay self-shares)"
+REP_FEEDBACK = "representative of A (give feedback)"
+REPRESENTATIVES = (REP_VIEW, REP_CHOOSE, REP_PAY, REP_FEEDBACK)
+
 #: Who logs in to the web pages (anonymous has a session too, for its CSRF token).
 WEB = (ANON, CLIENT_A, CLIENT_B, CM_HOME, CM_OTHER, PROVIDER_P, PROVIDER_Q, ADMIN)
 LOGGED_IN_PERSONAS = WEB[1:]
 EVERYONE = (*WEB, TOKEN_P, TOKEN_Q)
 
 @pytest.fixture
-def app_config(app_config, stripe_fake):  # noqa: F811
-    """Online payment switched on (against the local fake), so its pages answer."""
-    return {**app_config, **stripe_config(stripe_fake)}
+def app_config(app_config, stripe_fake, saml_keys, tmp_path):  # noqa: F811
+    """Online payment switched on (against the local fake), and strong identification (with
+    the test IdP's metadata), so that their pages answer."""
+    return {**app_config, **stripe_config(stripe_fake),
+            **in_process_idp(saml_keys, tmp_path)[1]}
 
 
 # --- Answers --------------------------------------------------------------------------------
@@ -145,6 +157,20 @@ ACCESS: dict[str, dict[str, str]] = {
     "accounts.reset_password": public(),
     "accounts.accept_invitation": public(),
     "accounts.logout": logged_in(),
+    # Strong identification: the ACS and the single-logout answer refuse an empty message
+    # with a page (400) whoever sends it; logging out through it needs a session.
+    "identification.metadata": public(),
+    "identification.login": public(),
+    "identification.acs": dict.fromkeys(EVERYONE, "400"),
+    "identification.single_logout": dict.fromkeys(EVERYONE, "400"),
+    "identification.logout": logged_in(),
+    # Without an identified representative waiting, the choice sends back to the login page.
+    "identification.act_for": public(),
+    # Mandates: A's case manager records and revokes them; A sees and revokes A's own.
+    "mandates.client_mandates": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "mandates.revoke": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "mandates.mine": allow(CLIENT_A, CLIENT_B),
+    "mandates.revoke_mine": allow(CLIENT_A, hidden=(CLIENT_B,)),
     "accounts.change_password": logged_in(),
     "two_factor.setup": logged_in(),
     "register.search": public(),
@@ -318,6 +344,8 @@ class World:
     api_tokens: dict[str, str]
     logins: dict[str, str]  # persona -> e-mail
     user_b: int = 0  # client B's login (an administrator may lock it)
+    mandate_a: object = None  # a relative's mandate for A, given with A's consent
+    rep_mandates: dict = field(default_factory=dict)  # representative persona -> mandate id
 
 
 def _one(db, query):
@@ -429,8 +457,54 @@ def build_world(db) -> World:
                 ADMIN: "admin@example.fi"},
         user_b=client_b_user.id,
     )
+    world.mandate_a = _mandate(db, aino, choose=True)
+    world.rep_mandates = {REP_VIEW: _mandate(db, aino).id,
+                          REP_CHOOSE: world.mandate_a.id,
+                          REP_PAY: _mandate(db, aino, pay=True).id,
+                          REP_FEEDBACK: _mandate(db, aino, feedback=True).id}
     db.commit()
     return world
+
+
+def _mandate(db, client: Client, *, choose=False, pay=False, feedback=False):
+    """A relative acts for A with A's consent (recorded by A's case manager)."""
+    from voucher.audit.services import Actor
+    from voucher.mandates.models import MandateBasis
+    from voucher.mandates.services import record_mandate
+
+    case_manager = _one(db, sa.select(User).where(User.email == "casemanager@example.fi"))
+    return record_mandate(
+        db, client=client, representative_code="120375-906R", representative_name="Raili Niemi",
+        basis=MandateBasis.CONSENT, may_choose_provider=choose, may_pay=pay,
+        may_give_feedback=feedback, valid_from=dt.date(2026, 11, 1),
+        valid_until=dt.date(2027, 12, 31), user=case_manager, actor=Actor.of_user(case_manager))
+
+
+#: What a representative may never open: the client's own account and mandates.
+REPRESENTATIVE_NEVER = {"accounts.change_password", "two_factor.setup", "mandates.mine",
+                        "mandates.revoke_mine", "privacy.my_export"}
+#: The posts of the client that a mandate's scope allows.
+REPRESENTATIVE_POSTS = {"vouchers.choose_provider": REP_CHOOSE, "payments.pay": REP_PAY,
+                        "payments.confirm": REP_PAY, "feedback.rate": REP_FEEDBACK}
+#: Posts every logged-in person may make, representatives too.
+REPRESENTATIVE_ALWAYS = {"accounts.logout", "identification.logout"}
+
+
+def _representative_answer(app, endpoint: str, method: str, persona: str) -> str:
+    """A's answer, less what the mandate does not allow: the client's own account pages are
+    403; of the posts that act as A (login-only routes) only the scope's and logging out."""
+    from voucher.access import ANYONE, API_TOKEN, rule_of
+
+    answer = ACCESS[endpoint][CLIENT_A]
+    if answer not in (OK, NOT_FOUND):
+        return answer
+    if endpoint in REPRESENTATIVE_NEVER:
+        return FORBIDDEN
+    if method == "POST" and endpoint not in REPRESENTATIVE_ALWAYS and \
+            rule_of(app, endpoint) not in (ANYONE, API_TOKEN) and \
+            REPRESENTATIVE_POSTS.get(endpoint) != persona:
+        return FORBIDDEN
+    return answer
 
 
 #: URL arguments: first by (endpoint, argument), then by argument name alone.
@@ -464,6 +538,7 @@ PARAMETERS = {
     "payment_id": lambda w: w.online_payment_a.id,
     "alert_id": lambda w: w.alert.id,
     "change_id": lambda w: w.bank_change_p.id,
+    "mandate_id": lambda w: w.mandate_a.id,
     "user_id": lambda w: w.user_b,
 }
 
@@ -552,6 +627,17 @@ def _open_sessions(app, world: World) -> dict[str, Session]:
     for persona in (TOKEN_P, TOKEN_Q):
         sessions[persona] = Session(sessions[ANON].cookie, sessions[ANON].csrf_token,
                                     bearer=world.api_tokens[persona])
+    for persona in REPRESENTATIVES:  # A's login acting under the persona's mandate
+        client = app.test_client()
+        page = client.get("/login")
+        client.post("/login", data={"email": world.logins[CLIENT_A], "password": DEMO_PASSWORD,
+                                    "csrf_token": csrf_token_from(page)})
+        with client.session_transaction() as cookie_session:
+            cookie_session["acting"] = {"mandate_id": world.rep_mandates[persona],
+                                        "name": "Raili Niemi", "masked": "120375-****"}
+        page = client.get("/vouchers/mine")
+        assert page.status_code == 200 and "Raili Niemi" in page.get_data(as_text=True), persona
+        sessions[persona] = Session(client.get_cookie(name).value, csrf_token_from(page))
     return sessions
 
 
@@ -618,11 +704,13 @@ def test_authorization_matrix(app, db):
         _domain, url = rule.build(values, append_unknown=False)
         if rule.endpoint in QUERY:
             url += "?" + urlencode(QUERY[rule.endpoint](world))
-        expected = ACCESS[rule.endpoint]
         is_api = url.startswith("/api/")
-        personas = EVERYONE if is_api else WEB
+        personas = (*(EVERYONE if is_api else WEB), *REPRESENTATIVES)
         methods = sorted(rule.methods & {"GET", "HEAD", "POST"})
         for method in methods:
+            expected = {**ACCESS[rule.endpoint], **{
+                persona: _representative_answer(app, rule.endpoint, method, persona)
+                for persona in REPRESENTATIVES}}
             for persona in personas:
                 if method == "HEAD" and expected[persona] == OK:
                     continue  # Flask answers HEAD with the GET view: only refusals are asked

@@ -169,3 +169,44 @@ def test_development_still_refuses_a_malformed_account(environment):
     environment(VOUCHER_ENV="development", VOUCHER_AUTHORITY_IBAN="FI00")
     with pytest.raises(ConfigError, match="VOUCHER_AUTHORITY_IBAN is not a valid IBAN"):
         load_config()
+
+
+def test_production_without_any_saml_setting_starts_without_strong_identification(environment):
+    environment(**PRODUCTION)
+    config = load_config()
+    assert config["SAML_ENTITY_ID"] is None
+
+
+def test_a_half_configured_saml_stops_the_start_naming_each_missing_setting(environment):
+    environment(**PRODUCTION, VOUCHER_SAML_ENTITY_ID="https://palveluseteli.example.fi/saml")
+    with pytest.raises(ConfigError) as raised:
+        load_config()
+    problems = " ".join(_problems(raised.value))
+    for name in ("VOUCHER_SAML_KEY_FILE", "VOUCHER_SAML_CERT_FILE", "VOUCHER_SAML_IDP_METADATA"):
+        assert f"{name} is not set" in problems
+    assert "VOUCHER_SAML_ENTITY_ID is not set" not in problems
+
+
+def test_saml_files_must_exist_and_a_metadata_address_be_https(environment, tmp_path):
+    environment(**PRODUCTION, VOUCHER_SAML_ENTITY_ID="https://palveluseteli.example.fi/saml",
+                VOUCHER_SAML_KEY_FILE=str(tmp_path / "missing-key.pem"),
+                VOUCHER_SAML_CERT_FILE=str(tmp_path / "missing-cert.pem"),
+                VOUCHER_SAML_IDP_METADATA="http://tunnistus.suomi.fi/metadata")
+    with pytest.raises(ConfigError) as raised:
+        load_config()
+    problems = " ".join(_problems(raised.value))
+    assert "VOUCHER_SAML_KEY_FILE names no readable file" in problems
+    assert "VOUCHER_SAML_CERT_FILE names no readable file" in problems
+    assert "VOUCHER_SAML_IDP_METADATA must be an https address" in problems
+
+
+def test_a_complete_saml_configuration_starts(environment, tmp_path):
+    for name in ("key.pem", "cert.pem", "idp.xml"):
+        (tmp_path / name).write_text("x")
+    environment(**PRODUCTION, VOUCHER_SAML_ENTITY_ID="https://palveluseteli.example.fi/saml",
+                VOUCHER_SAML_KEY_FILE=str(tmp_path / "key.pem"),
+                VOUCHER_SAML_CERT_FILE=str(tmp_path / "cert.pem"),
+                VOUCHER_SAML_IDP_METADATA=str(tmp_path / "idp.xml"))
+    config = load_config()
+    assert config["SAML_ENTITY_ID"] == "https://palveluseteli.example.fi/saml"
+    assert config["SAML_CLOCK_SKEW_SECONDS"] == 60

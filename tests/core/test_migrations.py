@@ -103,14 +103,14 @@ def _aware(moment) -> dt.datetime:
 
 
 def test_decisions_issued_before_numbering_are_numbered_in_order(app, demo, database_url):
-    """Migration 0014 numbers the decisions already issued, per year in the order they were
+    """Migration 0015 numbers the decisions already issued, per year in the order they were
     issued, and the yearly counters go on from there."""
     from voucher import clock
     from voucher.migrations import downgrade, upgrade
 
     demo.close()
     app.extensions["voucher.engine"].dispose()
-    downgrade(database_url, "0013")
+    downgrade(database_url, "0014")
     upgrade(database_url)
     rows = demo.execute(sa.text(
         "SELECT decision_number, issued_at FROM vouchers WHERE issued_at IS NOT NULL "

@@ -38,6 +38,7 @@ from voucher.invoicing.models import Invoice, InvoiceLine
 from voucher.labels import label
 from voucher.mail.models import OutboxMessage
 from voucher.mail.services import without_one_time_links
+from voucher.mandates.services import mandates_of_client
 from voucher.money import format_cents, format_units
 from voucher.pdf import PdfDocument
 from voucher.providers.models import Provider
@@ -229,6 +230,13 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         "feedback": [{"service_event_id": f.redemption_id, "provider": provider(f.provider_id),
                       "score": f.score, "comment": f.comment, "given_at": f.created_at}
                      for f in feedback],
+        "mandates": [{"id": m.id, "representative": m.representative_name,
+                      "representative_identity_code": m.representative_code_masked,
+                      "basis": m.basis.value, "may_choose_provider": m.may_choose_provider,
+                      "may_pay": m.may_pay, "may_give_feedback": m.may_give_feedback,
+                      "valid_from": m.valid_from, "valid_until": m.valid_until,
+                      "revoked_at": m.revoked_at}
+                     for m in mandates_of_client(session, client.id)],
         "messages": [{"id": m.id, "to": m.to_address, "subject": m.subject,
                       "body": without_one_time_links(m.body_text), "language": m.language,
                       "template": m.template, "created_at": m.created_at,
@@ -372,6 +380,14 @@ def _render(data: dict, language: str) -> bytes:
         document.paragraph(f"{format_date(item['given_at'], language)}, "
                            f"{item['provider']['name']}: {item['score']}/10"
                            + (f" – {item['comment']}" if item["comment"] else ""))
+    document.heading(_("Who may act for the client"), level=2)
+    if not data.get("mandates"):
+        document.paragraph(_("No mandates."))
+    for item in data.get("mandates", []):
+        ended = f", {_('Revoked')}" if item["revoked_at"] else ""
+        document.paragraph(f"{item['representative']} ({item['representative_identity_code']}):"
+                           f" {format_date(item['valid_from'], language)} – "
+                           f"{format_date(item['valid_until'], language)}{ended}")
     document.heading(_("E-mails sent to the client"), level=2)
     if not data["messages"]:
         document.paragraph(_("No e-mails."))

@@ -35,6 +35,7 @@ from voucher.audit.services import Actor, record_event, remove_client_texts
 from voucher.clients.models import Client
 from voucher.feedback.models import Feedback
 from voucher.mail.models import OutboxMessage
+from voucher.mandates.models import Mandate
 from voucher.redemptions.models import Redemption
 from voucher.reviews.models import ReviewRequest
 from voucher.vouchers.models import CLOSED_STATUSES, Voucher, VoucherAssignment
@@ -132,6 +133,8 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
                     .values(comment=None))
     session.execute(sa.update(ReviewRequest).where(ReviewRequest.voucher_id.in_(vouchers))
                     .values(request_text="", reasoning=None))
+    # Mandates name their representatives (identity code, name): they go with the client.
+    session.execute(sa.delete(Mandate).where(Mandate.client_id == client.id))
     if addresses:
         session.execute(sa.delete(LoginAttempt).where(LoginAttempt.email.in_(addresses)))
     if account is not None:

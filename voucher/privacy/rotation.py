@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from voucher.accounts.models import User
 from voucher.clients.models import Client
 from voucher.crypto import DataCipher
+from voucher.mandates.models import Mandate
 
 #: (model, encrypted column) pairs holding data under VOUCHER_IDENTITY_KEYS.
 ENCRYPTED_COLUMNS = [
     (Client, Client.identity_code_encrypted),
     (User, User.totp_secret_encrypted),
+    (Mandate, Mandate.representative_code_encrypted),
 ]
 
 

@@ -69,7 +69,7 @@ class Voucher(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The decision's number, unique in the authority, given when it is issued
     #: (decision_numbers.py). Every issued decision has one; a CHECK will say so once the
-    #: release before numbering is gone (see migration 0014).
+    #: release before numbering is gone (see migration 0015).
     decision_number: Mapped[str | None] = mapped_column(sa.String(32), unique=True, index=True)
     #: The electronic voucher: ≥ 80 random bits, no ambiguous characters, grouped for reading.
     code: Mapped[str] = mapped_column(sa.String(32), unique=True)

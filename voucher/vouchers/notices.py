@@ -12,20 +12,22 @@ from sqlalchemy.orm import Session
 from voucher.accounts.models import Role, User
 from voucher.clients.services import client_account
 from voucher.mail.services import absolute_url, queue_email
+from voucher.mandates.services import notice_address
 from voucher.providers.models import Provider
 from voucher.vouchers.models import Voucher
 
 
 def notify_client(session: Session, voucher: Voucher, template: str, **context) -> None:
-    """Tell the client (when they have an e-mail address); link to the portal when they have
-    a login."""
+    """Tell the client (when they have an e-mail address), or their representative when the
+    client chose so in a mandate in force; link to the portal when they have a login."""
     client = voucher.client
-    if not client.email:
+    address = notice_address(session, client)
+    if not address:
         return
     account = client_account(session, client.id)
     link = absolute_url("vouchers.my_voucher", voucher_id=voucher.id) \
         if account is not None and account.is_active else None
-    queue_email(session, to=client.email, template=f"vouchers/{template}",
+    queue_email(session, to=address, template=f"vouchers/{template}",
                 language=client.language, voucher=voucher, client=client, portal_link=link,
                 **context)
 

@@ -4,8 +4,8 @@ voucher_reminders, the reminders sent (each once); decision_deliveries, how each
 reaches its client and when it counts as received; review_requests, requests for review and
 the decisions on them.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-03 10:30:00.000000
 
 Decisions already issued are numbered in the order they were issued, per year (Finnish time),
@@ -22,8 +22,8 @@ import sqlalchemy as sa
 import voucher.db
 
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
