@@ -23,6 +23,10 @@ twice). Finally the reconciliation check must find no difference.
     VOUCHER_BENCH_LOAD_SECONDS=60 VOUCHER_BENCH_FAULT_SECONDS=45 scripts/bench load
     VOUCHER_BENCH_FAULT_SECONDS=0 …      no fault run (it restarts the local PostgreSQL, so
                                          nothing else may be using it at the time)
+    VOUCHER_BENCH_PROFILE=1 …            also sample each worker with py-spy during the load
+                                         run (``pip install py-spy`` into .venv): where the
+                                         CPU time went per kind of request, in
+                                         bench-results/load-profile.txt (it slows the server)
 """
 
 from __future__ import annotations
@@ -34,15 +38,25 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import IDLE_NOTE, fresh_database, gunicorn, load_average, target, write_result
+from common import (
+    IDLE_NOTE,
+    RESULTS,
+    fresh_database,
+    gunicorn,
+    load_average,
+    target,
+    write_result,
+)
 
 from voucher import clock
 
@@ -50,6 +64,7 @@ CLIENTS = int(os.environ.get("VOUCHER_BENCH_LOAD_CLIENTS", "8"))
 LOAD_SECONDS = float(os.environ.get("VOUCHER_BENCH_LOAD_SECONDS", "600"))
 FAULT_SECONDS = float(os.environ.get("VOUCHER_BENCH_FAULT_SECONDS", "90"))
 MEMORY_EVERY = 5.0
+PROFILE = os.environ.get("VOUCHER_BENCH_PROFILE") == "1"
 #: The targets (issue 18): the whole mix's rate, each kind's p95 (logins, Argon2 at OWASP's
 #: parameters, have none), and each worker's memory trend over the second half.
 TARGET_PER_SECOND = 110.0
@@ -340,6 +355,12 @@ class MemorySampler(threading.Thread):
                 "peak_mib": round(max(m for _, m in mine) / 1024, 1),
                 "second_half_trend_mib_per_minute": round(
                     _slope_per_minute([(t, m) for t, m in mine if t >= half_from]), 2),
+                # The least of every six samples (30 s): what stays resident, without the
+                # buffers of requests in flight (a password hash maps 46 MiB for its time).
+                "second_half_floor_trend_mib_per_minute": round(_slope_per_minute(
+                    [min(window, key=lambda p: p[1]) for window in (
+                        [p for p in mine if p[0] >= half_from][n:n + 6]
+                        for n in range(0, len(mine), 6)) if window]), 2),
                 "samples": len(mine)}
         step = max(1, len(self.samples) // 12)
         timeline = [{"second": round(t), "master_mib": round(by_pid.get(self.pid, 0) / 1024, 1),
@@ -370,10 +391,90 @@ def load_run(base: str, process, seeded: Seeded) -> dict:
     workload = Workload(host, int(port), seeded, seeded.codes)
     memory = MemorySampler(process.pid)
     memory.start()
+    profilers = start_profilers(process.pid) if PROFILE else []
     workload.run(LOAD_SECONDS)
     result = summary(workload.outcomes, LOAD_SECONDS)
     result["memory"] = memory.report()
+    if profilers:
+        result["profile"] = stop_profilers(profilers)
     return result
+
+
+# -------------------------------------------------------------------------------- profile
+
+def start_profilers(pid: int) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy sampling each worker (100 samples a second, idle threads left out)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        print("VOUCHER_BENCH_PROFILE=1 needs py-spy: .venv/bin/pip install py-spy")
+        return []
+    started = []
+    for worker in sorted(rss_by_process(pid)):
+        if worker == pid:
+            continue
+        out = RESULTS / f"load-profile-{worker}.raw"
+        started.append((subprocess.Popen(
+            [str(py_spy), "record", "--pid", str(worker), "--format", "raw", "--rate", "100",
+             "--nonblocking", "--output", str(out)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL), out))
+    return started
+
+
+def _view_of(frames: list[str]) -> str:
+    """The view a stack runs in: the frame below Flask's dispatch_request (decorators of
+    voucher/access.py skipped), or what runs outside any view."""
+    for n, frame in enumerate(frames):
+        if frame.endswith(".dispatch_request (flask/app.py") or \
+                "Flask.dispatch_request (flask/app.py" in frame:
+            for inner in frames[n + 1:]:
+                if "voucher/access.py" not in inner and "flask_login" not in inner:
+                    return inner.split(" (")[0] + " (" + inner.split(" (")[1].split(":")[0] + ")"
+    for frame in frames:
+        if "full_dispatch_request" in frame:
+            return "outside the view (request hooks, commit)"
+    return "outside any request (gunicorn, idle)"
+
+
+def _bucket_of(frames: list[str]) -> str:
+    """What the innermost interesting frame does: database driver, SQLAlchemy, templates,
+    Argon2, or the app's own Python."""
+    text = ";".join(frames)
+    for needle, name in (("argon2", "Argon2"), ("psycopg", "database driver (psycopg, waiting "
+                          "included)"), ("jinja2", "templates (Jinja)"),
+                         ("sqlalchemy", "SQLAlchemy (ORM, compiling, rows)"),
+                         ("babel", "Babel (formatting)"), ("wtforms", "forms (WTForms)")):
+        if needle in frames[-1] or (needle in text and needle in ";".join(frames[-6:])):
+            return name
+    return "other Python"
+
+
+def stop_profilers(profilers: list[tuple[subprocess.Popen, Path]]) -> dict:
+    """Stop py-spy; write the samples per view and what they did to load-profile.txt."""
+    for process, _out in profilers:
+        process.send_signal(signal.SIGINT)
+    per_view: dict[str, dict[str, int]] = {}
+    for process, out in profilers:
+        process.wait(timeout=60)
+        if not out.exists():
+            continue
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+            view = _view_of(frames)
+            bucket = per_view.setdefault(view, {})
+            what = _bucket_of(frames)
+            bucket[what] = bucket.get(what, 0) + int(count)
+    total = sum(sum(b.values()) for b in per_view.values()) or 1
+    lines = [f"{'samples':>8} {'share':>6}  view / what it did"]
+    for view, buckets in sorted(per_view.items(), key=lambda kv: -sum(kv[1].values())):
+        count = sum(buckets.values())
+        lines.append(f"{count:8d} {count / total:6.1%}  {view}")
+        for what, n in sorted(buckets.items(), key=lambda kv: -kv[1]):
+            lines.append(f"{n:8d} {n / total:6.1%}      {what}")
+    (RESULTS / "load-profile.txt").write_text("\n".join(lines) + "\n")
+    return {view: sum(b.values()) for view, b in per_view.items()}
 
 
 def fault_run(base: str, seeded: Seeded, database_url: str) -> dict:
@@ -544,7 +645,8 @@ def main() -> None:
         trend = figures["second_half_trend_mib_per_minute"]
         print(f"  worker {worker}: {figures['start_mib']} → {figures['end_mib']} MiB "
               f"(peak {figures['peak_mib']}), second half {trend:+.2f} MiB/min "
-              f"{target(trend, '<', TARGET_WORKER_MIB_PER_MINUTE)}")
+              f"{target(trend, '<', TARGET_WORKER_MIB_PER_MINUTE)}; its floor (least of each "
+              f"30 s) {figures['second_half_floor_trend_mib_per_minute']:+.2f} MiB/min")
     print(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'summary'})}")
 
 
