@@ -25,6 +25,11 @@ from voucher.vouchers.units import units_available
 DEMO_PROVIDER = "Hoivapalvelu Aurinko Oy"
 
 
+#: Statements an API request runs on PostgreSQL besides SQLite's: the rate-limit counter's
+#: transaction is made asynchronous (SET LOCAL synchronous_commit TO OFF).
+API_ON_POSTGRESQL = 1 if BACKEND == "postgresql" else 0
+
+
 def expect(counted, pinned: int | dict) -> None:
     """The count equals the pin (one figure, or one per backend)."""
     wanted = pinned[BACKEND] if isinstance(pinned, dict) else pinned
@@ -93,8 +98,9 @@ def test_a_redemption_through_the_api(provider_api, demo, demo_provider, count_q
     # The token's provider for the rate limit, its counter, the token, the voucher with its
     # price, the period's and the voucher's units, the event, the idempotency record, and
     # the audit append (PostgreSQL: one statement; SQLite: the newest hash, the event, the
-    # chain head). The X-RateLimit-* headers reuse the counter's own answer.
-    expect(counted, {"sqlite": 11, "postgresql": 9})
+    # chain head; PostgreSQL also sets the counter's commit asynchronous). The X-RateLimit-*
+    # headers reuse the counter's own answer.
+    expect(counted, {"sqlite": 11, "postgresql": 10})
 
 
 def test_the_api_voucher_list(provider_api, more_vouchers, count_queries):
@@ -102,7 +108,7 @@ def test_the_api_voucher_list(provider_api, more_vouchers, count_queries):
         answer = provider_api.get("/vouchers")
     assert answer.status_code == 200
     assert len(answer.get_json()["items"]) >= 10
-    expect(counted, 7)
+    expect(counted, 7 + API_ON_POSTGRESQL)
 
 
 # ------------------------------------------------------------------------------ the register
@@ -125,7 +131,7 @@ def test_the_register_api(client, demo, count_queries, query, pinned):
         answer = client.get("/api/v1/providers" + query)
     assert answer.status_code == 200
     assert answer.get_json()["items"]
-    expect(counted, pinned)
+    expect(counted, pinned + API_ON_POSTGRESQL)
 
 
 # ------------------------------------------------------------------------------ staff pages
