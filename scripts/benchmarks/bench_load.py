@@ -325,6 +325,12 @@ def _slope_per_minute(points: list[tuple[float, int]]) -> float:
     return slope * 60 / 1024
 
 
+def _floor_trend(points: list[tuple[float, int]], window: int = 6) -> float | None:
+    floors = [min(points[n:n + window], key=lambda p: p[1])
+              for n in range(0, len(points) - window + 1, window)]
+    return round(_slope_per_minute(floors), 2) if len(floors) >= 3 else None
+
+
 class MemorySampler(threading.Thread):
     """Samples the resident memory of gunicorn's master and of each worker every few
     seconds; the trend that matters is each worker's over the second half of the run (the
@@ -356,11 +362,10 @@ class MemorySampler(threading.Thread):
                 "second_half_trend_mib_per_minute": round(
                     _slope_per_minute([(t, m) for t, m in mine if t >= half_from]), 2),
                 # The least of every six samples (30 s): what stays resident, without the
-                # buffers of requests in flight (a password hash maps 46 MiB for its time).
-                "second_half_floor_trend_mib_per_minute": round(_slope_per_minute(
-                    [min(window, key=lambda p: p[1]) for window in (
-                        [p for p in mine if p[0] >= half_from][n:n + 6]
-                        for n in range(0, len(mine), 6)) if window]), 2),
+                # buffers of requests in flight (a password hash maps 46 MiB for its time);
+                # None below three windows (a run shorter than about three minutes).
+                "second_half_floor_trend_mib_per_minute": _floor_trend(
+                    [p for p in mine if p[0] >= half_from]),
                 "samples": len(mine)}
         step = max(1, len(self.samples) // 12)
         timeline = [{"second": round(t), "master_mib": round(by_pid.get(self.pid, 0) / 1024, 1),
@@ -386,15 +391,60 @@ def restart_command() -> list[str] | None:
     return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
 
 
-def load_run(base: str, process, seeded: Seeded) -> dict:
+class LockSampler(threading.Thread):
+    """Twice a second: how many of the server's connections are active, and how many of them
+    wait for a lock, and for which (the audit chain head, whose row every audited write
+    updates just before its commit, or anything else)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.database_url, self.stopped, self.samples = database_url, threading.Event(), []
+
+    def run(self) -> None:
+        import sqlalchemy as sa
+
+        from voucher.db import make_engine
+
+        engine = make_engine(self.database_url, poolclass=sa.pool.NullPool)
+        probe = sa.text(
+            "SELECT count(*) FILTER (WHERE state = 'active'), "
+            "count(*) FILTER (WHERE wait_event_type = 'Lock' AND query ILIKE "
+            "'%audit_chain_head%'), "
+            "count(*) FILTER (WHERE wait_event_type = 'Lock' AND query NOT ILIKE "
+            "'%audit_chain_head%') "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        with engine.connect() as connection:
+            while not self.stopped.wait(0.5):
+                self.samples.append(tuple(connection.execute(probe).one()))
+                connection.rollback()
+        engine.dispose()
+
+    def report(self) -> dict:
+        self.stopped.set()
+        self.join()
+        count = len(self.samples) or 1
+        return {"samples": len(self.samples),
+                "mean_active_connections": round(sum(s[0] for s in self.samples) / count, 2),
+                "mean_waiting_for_audit_chain_head": round(
+                    sum(s[1] for s in self.samples) / count, 3),
+                "share_of_samples_with_a_chain_head_wait": round(
+                    sum(1 for s in self.samples if s[1]) / count, 3),
+                "mean_waiting_for_other_locks": round(sum(s[2] for s in self.samples) / count,
+                                                      3)}
+
+
+def load_run(base: str, process, seeded: Seeded, database_url: str) -> dict:
     host, port = base.removeprefix("http://").split(":")
     workload = Workload(host, int(port), seeded, seeded.codes)
     memory = MemorySampler(process.pid)
     memory.start()
+    locks = LockSampler(database_url)
+    locks.start()
     profilers = start_profilers(process.pid) if PROFILE else []
     workload.run(LOAD_SECONDS)
     result = summary(workload.outcomes, LOAD_SECONDS)
     result["memory"] = memory.report()
+    result["locks"] = locks.report()
     if profilers:
         result["profile"] = stop_profilers(profilers)
     return result
@@ -589,12 +639,16 @@ def reconciliation_differences(database_url: str) -> list[str]:
     return found
 
 
+def floor_text(trend: float | None) -> str:
+    return "too few windows (run ≥ 3 min)" if trend is None else f"{trend:+.2f} MiB/min"
+
+
 def main() -> None:
     load_before = load_average()
     with fresh_database("voucher_bench_load") as database_url:
         seeded = seed(database_url)
         with gunicorn(database_url) as (base, process):
-            load = load_run(base, process, seeded)
+            load = load_run(base, process, seeded, database_url)
             fault = fault_run(base, seeded, database_url)
         load["reconciliation_differences"] = reconciliation_differences(database_url)
     memory = load["memory"]
@@ -646,7 +700,12 @@ def main() -> None:
         print(f"  worker {worker}: {figures['start_mib']} → {figures['end_mib']} MiB "
               f"(peak {figures['peak_mib']}), second half {trend:+.2f} MiB/min "
               f"{target(trend, '<', TARGET_WORKER_MIB_PER_MINUTE)}; its floor (least of each "
-              f"30 s) {figures['second_half_floor_trend_mib_per_minute']:+.2f} MiB/min")
+              f"30 s): {floor_text(figures['second_half_floor_trend_mib_per_minute'])}")
+    locks = load["locks"]
+    print(f"  database connections: {locks['mean_active_connections']} active on average; "
+          f"waiting for the audit chain head: {locks['mean_waiting_for_audit_chain_head']} on "
+          f"average, in {locks['share_of_samples_with_a_chain_head_wait']:.0%} of the samples; "
+          f"for other locks: {locks['mean_waiting_for_other_locks']}")
     print(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'summary'})}")
 
 
