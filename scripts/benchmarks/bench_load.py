@@ -23,6 +23,10 @@ twice). Finally the reconciliation check must find no difference.
     VOUCHER_BENCH_LOAD_SECONDS=60 VOUCHER_BENCH_FAULT_SECONDS=45 scripts/bench load
     VOUCHER_BENCH_FAULT_SECONDS=0 …      no fault run (it restarts the local PostgreSQL, so
                                          nothing else may be using it at the time)
+    VOUCHER_BENCH_PROFILE=1 …            also sample each worker with py-spy during the load
+                                         run (``pip install py-spy`` into .venv): where the
+                                         CPU time went per kind of request, in
+                                         bench-results/load-profile.txt (it slows the server)
 """
 
 from __future__ import annotations
@@ -34,15 +38,25 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from common import fresh_database, gunicorn, write_result
+from common import (
+    IDLE_NOTE,
+    RESULTS,
+    fresh_database,
+    gunicorn,
+    load_average,
+    target,
+    write_result,
+)
 
 from voucher import clock
 
@@ -50,6 +64,13 @@ CLIENTS = int(os.environ.get("VOUCHER_BENCH_LOAD_CLIENTS", "8"))
 LOAD_SECONDS = float(os.environ.get("VOUCHER_BENCH_LOAD_SECONDS", "600"))
 FAULT_SECONDS = float(os.environ.get("VOUCHER_BENCH_FAULT_SECONDS", "90"))
 MEMORY_EVERY = 5.0
+PROFILE = os.environ.get("VOUCHER_BENCH_PROFILE") == "1"
+#: The targets (issue 18): the whole mix's rate, each kind's p95 (logins, Argon2 at OWASP's
+#: parameters, have none), and each worker's memory trend over the second half.
+TARGET_PER_SECOND = 110.0
+TARGET_P95_MS = {"search_page": 150.0, "search_api": 150.0, "redemption": 150.0,
+                 "invoice": 150.0, "report": 250.0}
+TARGET_WORKER_MIB_PER_MINUTE = 1.0
 DEMO_PASSWORD = "demo-password"  # noqa: S105  (the demo's, see voucher/demo)
 
 #: Each client thread walks this list round and round: 40 % searches, 25 % redemptions,
@@ -59,7 +80,7 @@ MIX = ["search_page", "redemption", "search_api", "report", "search_page", "rede
        "search_api", "login", "report", "search_page", "redemption", "invoice", "search_api"]
 SEARCHES = ["/providers/?service=HOME_CARE&municipality=977",
             "/providers/?service=CLEANING&sort=price", "/providers/?q=hoiva&language=sv",
-            "/providers/?municipality=535&sort=rating"]
+            "/providers/?municipality=535&language=fi"]
 API_SEARCHES = ["/api/v1/providers?service=HOME_CARE&municipality=977",
                 "/api/v1/providers?sort=price", "/api/v1/service-types"]
 REPORTS = ["/reports/", "/reports/monthly", "/reports/providers", "/reports/cost-allocation",
@@ -200,16 +221,21 @@ class Workload:
         browser = Browser(self.host, self.port)
         admin = Browser(self.host, self.port)
         step = i  # the threads start at different places in the mix
+        #: How many requests of each kind this client has sent: each kind walks its own list
+        #: (searches, reports, logins), so that every entry of each list is requested.
+        sent: dict[str, int] = {}
         while time.perf_counter() < stop_at:
             kind = MIX[step % len(MIX)]
+            nth = sent[kind] = sent.get(kind, -1) + 1
             started = time.perf_counter()
-            status, expected = self._one(kind, i, step, browser, admin)
+            status, expected = self._one(kind, i, i + nth, browser, admin)
             outcome = Outcome(kind, started, time.perf_counter() - started, status, expected)
             with self.lock:
                 self.outcomes.append(outcome)
             step += 1
 
     def _one(self, kind: str, i: int, step: int, browser: Browser, admin: Browser):
+        """One request of ``kind`` by client ``i``; ``step`` picks the entry of its list."""
         api = {"Authorization": f"Bearer {self.seeded.tokens[i]}",
                "Content-Type": "application/json"}
         if kind == "search_page":
@@ -267,48 +293,92 @@ def summary(outcomes: list[Outcome], seconds: float) -> dict:
 
 # ---------------------------------------------------------------------------------- memory
 
-def rss_kib(pid: int) -> int:
-    """Resident memory of the process and its children (gunicorn's master and workers)."""
-    total = 0
+def _rss_of(pid: int) -> int | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) if match else None
+
+
+def rss_by_process(pid: int) -> dict[int, int]:
+    """Resident memory (KiB) of gunicorn's master and of each of its workers, by pid."""
     pids = [pid]
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         pids += [int(p) for p in children.read_text().split()]
-    for each in pids:
-        try:
-            status = Path(f"/proc/{each}/status").read_text()
-        except OSError:
-            continue
-        match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-        total += int(match.group(1)) if match else 0
-    return total
+    found = {each: _rss_of(each) for each in pids}
+    return {each: kib for each, kib in found.items() if kib is not None}
+
+
+def _slope_per_minute(points: list[tuple[float, int]]) -> float:
+    """Least-squares trend of (seconds, KiB) points, in MiB per minute."""
+    if len(points) < 3:
+        return 0.0
+    xs, ys = [t for t, _ in points], [m for _, m in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if not spread:
+        return 0.0
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return slope * 60 / 1024
+
+
+def _floor_trend(points: list[tuple[float, int]], window: int = 6) -> float | None:
+    floors = [min(points[n:n + window], key=lambda p: p[1])
+              for n in range(0, len(points) - window + 1, window)]
+    return round(_slope_per_minute(floors), 2) if len(floors) >= 3 else None
 
 
 class MemorySampler(threading.Thread):
+    """Samples the resident memory of gunicorn's master and of each worker every few
+    seconds; the trend that matters is each worker's over the second half of the run (the
+    first half warms caches and pools)."""
+
     def __init__(self, pid: int):
         super().__init__(daemon=True)
-        self.pid, self.samples, self.stopped = pid, [], threading.Event()
+        self.pid, self.stopped = pid, threading.Event()
+        #: (seconds since start, {pid: KiB})
+        self.samples: list[tuple[float, dict[int, int]]] = []
 
     def run(self) -> None:
         started = time.perf_counter()
         while not self.stopped.wait(0 if not self.samples else MEMORY_EVERY):
-            self.samples.append((time.perf_counter() - started, rss_kib(self.pid)))
+            self.samples.append((time.perf_counter() - started, rss_by_process(self.pid)))
 
     def report(self) -> dict:
         self.stopped.set()
         self.join()
-        half = self.samples[len(self.samples) // 2:]
-        slope = 0.0
-        if len(half) > 2:
-            xs, ys = [t for t, _ in half], [m for _, m in half]
-            mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
-            slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / \
-                sum((x - mean_x) ** 2 for x in xs)
-        return {"start_mib": round(self.samples[0][1] / 1024, 1),
-                "end_mib": round(self.samples[-1][1] / 1024, 1),
-                "peak_mib": round(max(m for _, m in self.samples) / 1024, 1),
-                "second_half_trend_mib_per_minute": round(slope * 60 / 1024, 2),
-                "samples": len(self.samples)}
+        totals = [(t, sum(by_pid.values())) for t, by_pid in self.samples]
+        half_from = self.samples[len(self.samples) // 2][0]
+        workers = sorted({p for _, by_pid in self.samples for p in by_pid if p != self.pid})
+        per_worker = {}
+        for worker in workers:
+            mine = [(t, by_pid[worker]) for t, by_pid in self.samples if worker in by_pid]
+            per_worker[str(worker)] = {
+                "start_mib": round(mine[0][1] / 1024, 1), "end_mib": round(mine[-1][1] / 1024, 1),
+                "peak_mib": round(max(m for _, m in mine) / 1024, 1),
+                "second_half_trend_mib_per_minute": round(
+                    _slope_per_minute([(t, m) for t, m in mine if t >= half_from]), 2),
+                # The least of every six samples (30 s): what stays resident, without the
+                # buffers of requests in flight (a password hash maps 46 MiB for its time);
+                # None below three windows (a run shorter than about three minutes).
+                "second_half_floor_trend_mib_per_minute": _floor_trend(
+                    [p for p in mine if p[0] >= half_from]),
+                "samples": len(mine)}
+        step = max(1, len(self.samples) // 12)
+        timeline = [{"second": round(t), "master_mib": round(by_pid.get(self.pid, 0) / 1024, 1),
+                     "workers_mib": [round(by_pid[w] / 1024, 1) for w in workers if w in by_pid]}
+                    for t, by_pid in self.samples[::step] + self.samples[-1:]]
+        trends = [w["second_half_trend_mib_per_minute"] for w in per_worker.values()]
+        return {"start_mib": round(totals[0][1] / 1024, 1),
+                "end_mib": round(totals[-1][1] / 1024, 1),
+                "peak_mib": round(max(m for _, m in totals) / 1024, 1),
+                "second_half_trend_mib_per_minute": round(
+                    _slope_per_minute([p for p in totals if p[0] >= half_from]), 2),
+                "worst_worker_trend_mib_per_minute": max(trends) if trends else 0.0,
+                "workers": per_worker, "timeline": timeline, "samples": len(self.samples)}
 
 
 # ------------------------------------------------------------------------------ the runs
@@ -321,15 +391,140 @@ def restart_command() -> list[str] | None:
     return ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"]
 
 
-def load_run(base: str, process, seeded: Seeded) -> dict:
+class LockSampler(threading.Thread):
+    """Twice a second: how many of the server's connections are active, and how many of them
+    wait for a lock, and for which (the audit chain head, whose row every audited write
+    updates just before its commit, or anything else)."""
+
+    def __init__(self, database_url: str):
+        super().__init__(daemon=True)
+        self.database_url, self.stopped, self.samples = database_url, threading.Event(), []
+
+    def run(self) -> None:
+        import sqlalchemy as sa
+
+        from voucher.db import make_engine
+
+        engine = make_engine(self.database_url, poolclass=sa.pool.NullPool)
+        probe = sa.text(
+            "SELECT count(*) FILTER (WHERE state = 'active'), "
+            "count(*) FILTER (WHERE wait_event_type = 'Lock' AND query ILIKE "
+            "'%audit_chain_head%'), "
+            "count(*) FILTER (WHERE wait_event_type = 'Lock' AND query NOT ILIKE "
+            "'%audit_chain_head%') "
+            "FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        with engine.connect() as connection:
+            while not self.stopped.wait(0.5):
+                self.samples.append(tuple(connection.execute(probe).one()))
+                connection.rollback()
+        engine.dispose()
+
+    def report(self) -> dict:
+        self.stopped.set()
+        self.join()
+        count = len(self.samples) or 1
+        return {"samples": len(self.samples),
+                "mean_active_connections": round(sum(s[0] for s in self.samples) / count, 2),
+                "mean_waiting_for_audit_chain_head": round(
+                    sum(s[1] for s in self.samples) / count, 3),
+                "share_of_samples_with_a_chain_head_wait": round(
+                    sum(1 for s in self.samples if s[1]) / count, 3),
+                "mean_waiting_for_other_locks": round(sum(s[2] for s in self.samples) / count,
+                                                      3)}
+
+
+def load_run(base: str, process, seeded: Seeded, database_url: str) -> dict:
     host, port = base.removeprefix("http://").split(":")
     workload = Workload(host, int(port), seeded, seeded.codes)
     memory = MemorySampler(process.pid)
     memory.start()
+    locks = LockSampler(database_url)
+    locks.start()
+    profilers = start_profilers(process.pid) if PROFILE else []
     workload.run(LOAD_SECONDS)
     result = summary(workload.outcomes, LOAD_SECONDS)
     result["memory"] = memory.report()
+    result["locks"] = locks.report()
+    if profilers:
+        result["profile"] = stop_profilers(profilers)
     return result
+
+
+# -------------------------------------------------------------------------------- profile
+
+def start_profilers(pid: int) -> list[tuple[subprocess.Popen, Path]]:
+    """py-spy sampling each worker (100 samples a second, idle threads left out)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    if not py_spy.exists():
+        print("VOUCHER_BENCH_PROFILE=1 needs py-spy: .venv/bin/pip install py-spy")
+        return []
+    started = []
+    for worker in sorted(rss_by_process(pid)):
+        if worker == pid:
+            continue
+        out = RESULTS / f"load-profile-{worker}.raw"
+        started.append((subprocess.Popen(
+            [str(py_spy), "record", "--pid", str(worker), "--format", "raw", "--rate", "100",
+             "--nonblocking", "--output", str(out)], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL), out))
+    return started
+
+
+def _view_of(frames: list[str]) -> str:
+    """The view a stack runs in: the frame below Flask's dispatch_request (decorators of
+    voucher/access.py skipped), or what runs outside any view."""
+    for n, frame in enumerate(frames):
+        if frame.endswith(".dispatch_request (flask/app.py") or \
+                "Flask.dispatch_request (flask/app.py" in frame:
+            for inner in frames[n + 1:]:
+                if "voucher/access.py" not in inner and "flask_login" not in inner:
+                    return inner.split(" (")[0] + " (" + inner.split(" (")[1].split(":")[0] + ")"
+    for frame in frames:
+        if "full_dispatch_request" in frame:
+            return "outside the view (request hooks, commit)"
+    return "outside any request (gunicorn, idle)"
+
+
+def _bucket_of(frames: list[str]) -> str:
+    """What the innermost interesting frame does: database driver, SQLAlchemy, templates,
+    Argon2, or the app's own Python."""
+    text = ";".join(frames)
+    for needle, name in (("argon2", "Argon2"), ("psycopg", "database driver (psycopg, waiting "
+                          "included)"), ("jinja2", "templates (Jinja)"),
+                         ("sqlalchemy", "SQLAlchemy (ORM, compiling, rows)"),
+                         ("babel", "Babel (formatting)"), ("wtforms", "forms (WTForms)")):
+        if needle in frames[-1] or (needle in text and needle in ";".join(frames[-6:])):
+            return name
+    return "other Python"
+
+
+def stop_profilers(profilers: list[tuple[subprocess.Popen, Path]]) -> dict:
+    """Stop py-spy; write the samples per view and what they did to load-profile.txt."""
+    for process, _out in profilers:
+        process.send_signal(signal.SIGINT)
+    per_view: dict[str, dict[str, int]] = {}
+    for process, out in profilers:
+        process.wait(timeout=60)
+        if not out.exists():
+            continue
+        for line in out.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            if not stack or not count.isdigit():
+                continue
+            frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+            view = _view_of(frames)
+            bucket = per_view.setdefault(view, {})
+            what = _bucket_of(frames)
+            bucket[what] = bucket.get(what, 0) + int(count)
+    total = sum(sum(b.values()) for b in per_view.values()) or 1
+    lines = [f"{'samples':>8} {'share':>6}  view / what it did"]
+    for view, buckets in sorted(per_view.items(), key=lambda kv: -sum(kv[1].values())):
+        count = sum(buckets.values())
+        lines.append(f"{count:8d} {count / total:6.1%}  {view}")
+        for what, n in sorted(buckets.items(), key=lambda kv: -kv[1]):
+            lines.append(f"{n:8d} {n / total:6.1%}      {what}")
+    (RESULTS / "load-profile.txt").write_text("\n".join(lines) + "\n")
+    return {view: sum(b.values()) for view, b in per_view.items()}
 
 
 def fault_run(base: str, seeded: Seeded, database_url: str) -> dict:
@@ -444,21 +639,35 @@ def reconciliation_differences(database_url: str) -> list[str]:
     return found
 
 
+def floor_text(trend: float | None) -> str:
+    return "too few windows (run ≥ 3 min)" if trend is None else f"{trend:+.2f} MiB/min"
+
+
 def main() -> None:
+    load_before = load_average()
     with fresh_database("voucher_bench_load") as database_url:
         seeded = seed(database_url)
         with gunicorn(database_url) as (base, process):
-            load = load_run(base, process, seeded)
+            load = load_run(base, process, seeded, database_url)
             fault = fault_run(base, seeded, database_url)
         load["reconciliation_differences"] = reconciliation_differences(database_url)
+    memory = load["memory"]
+    p95_met = {kind: load["kinds"][kind]["p95_ms"] < limit
+               for kind, limit in TARGET_P95_MS.items() if kind in load["kinds"]}
     result = {
         "clients": CLIENTS, "load_seconds": LOAD_SECONDS,
         "server": "gunicorn, 2 workers × 4 threads (gthread), PostgreSQL; the load generator "
                   "runs on the same machine",
+        "load_average": {"before": load_before, "after": load_average()},
         "load": load, "fault": fault,
+        "targets": {"per_second_at_least": TARGET_PER_SECOND, "p95_ms_below": TARGET_P95_MS,
+                    "worker_trend_mib_per_minute_below": TARGET_WORKER_MIB_PER_MINUTE},
         "targets_met": {
+            "rate": load["per_second"] >= TARGET_PER_SECOND,
+            "p95": p95_met,
             "no_errors_under_load": load["errors"] == 0,
-            "no_memory_growth": load["memory"]["second_half_trend_mib_per_minute"] < 1.0,
+            "no_memory_growth": memory["worst_worker_trend_mib_per_minute"]
+            < TARGET_WORKER_MIB_PER_MINUTE,
             "recovers_without_500s": fault.get("server_errors_after_recovery") == 0
             and fault.get("answers_500") == 0,
             "nothing_lost_or_doubled": fault.get("events_missing") == 0
@@ -468,16 +677,37 @@ def main() -> None:
         },
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    print(f"load: {load['per_second']} req/s for {LOAD_SECONDS:.0f} s, errors {load['errors']}")
-    for kind, figures in load["kinds"].items():
-        print(f"  {kind:12} {figures['per_second']:7.1f} req/s  p50 {figures['p50_ms']} ms  "
-              f"p95 {figures['p95_ms']} ms  p99 {figures['p99_ms']} ms  "
-              f"errors {figures['errors']}")
-    memory = load["memory"]
-    print(f"  memory: start {memory['start_mib']} MiB, end {memory['end_mib']} MiB, "
-          f"trend {memory['second_half_trend_mib_per_minute']} MiB/min")
-    print(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'summary'})}")
     write_result("load", result)
+    print(IDLE_NOTE)
+    print(f"load average before {load_before}, after {result['load_average']['after']}")
+    print(f"load: {load['per_second']} req/s for {LOAD_SECONDS:.0f} s "
+          f"{target(load['per_second'], '>=', TARGET_PER_SECOND)}, errors {load['errors']} "
+          f"{target(load['errors'], '<', 1)}")
+    for kind, figures in load["kinds"].items():
+        goal = (target(figures["p95_ms"], "<", TARGET_P95_MS[kind]) if kind in TARGET_P95_MS
+                else "(no target: Argon2)")
+        print(f"  {kind:12} {figures['per_second']:7.1f} req/s  p50 {figures['p50_ms']} ms  "
+              f"p95 {figures['p95_ms']} ms {goal}  p99 {figures['p99_ms']} ms  "
+              f"errors {figures['errors']}")
+    print(f"  memory (gunicorn master and workers together): start {memory['start_mib']} MiB, "
+          f"end {memory['end_mib']} MiB, peak {memory['peak_mib']} MiB")
+    print("  resident memory over time, MiB (master | each worker):")
+    for point in memory["timeline"]:
+        print(f"    {point['second']:5d} s  {point['master_mib']:6.1f} | " +
+              "  ".join(f"{m:6.1f}" for m in point["workers_mib"]))
+    for worker, figures in memory["workers"].items():
+        trend = figures["second_half_trend_mib_per_minute"]
+        print(f"  worker {worker}: {figures['start_mib']} → {figures['end_mib']} MiB "
+              f"(peak {figures['peak_mib']}), second half {trend:+.2f} MiB/min "
+              f"{target(trend, '<', TARGET_WORKER_MIB_PER_MINUTE)}; its floor (least of each "
+              f"30 s): {floor_text(figures['second_half_floor_trend_mib_per_minute'])}")
+    locks = load["locks"]
+    print(f"  database connections: {locks['mean_active_connections']} active on average; "
+          f"waiting for the audit chain head: {locks['mean_waiting_for_audit_chain_head']} on "
+          f"average, in {locks['share_of_samples_with_a_chain_head_wait']:.0%} of the samples; "
+          f"for other locks: {locks['mean_waiting_for_other_locks']}")
+    print(f"fault: {json.dumps({k: v for k, v in fault.items() if k != 'summary'})}")
+
 
 
 if __name__ == "__main__":

@@ -27,6 +27,24 @@ POSTGRES_URL = os.environ.get("VOUCHER_BENCH_POSTGRES_URL",
                               os.environ.get("VOUCHER_TEST_POSTGRES_URL",
                                              "postgresql://postgres@127.0.0.1:5432/test"))
 RESULTS = ROOT / "bench-results"
+#: Printed by every benchmark: its figures say nothing about the code when something else
+#: competes for the cores.
+IDLE_NOTE = ("A benchmark is only meaningful on an otherwise idle machine: anything else "
+             "running (tests, builds, another benchmark) takes the same cores.")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, to print beside the figures."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def target(value: float, goal: str, limit: float) -> str:
+    """``value`` against its target: goal is ">=" or "<"; e.g. "met (target < 150)"."""
+    met = value >= limit if goal == ">=" else value < limit
+    return f"{'met' if met else 'MISSED'} (target {'≥' if goal == '>=' else '<'} {limit:g})"
 
 
 @contextlib.contextmanager

@@ -272,7 +272,8 @@ def void_redemption(redemption_id: int):
 def list_invoices():
     page, per_page = page_args()
     items, total = invoice_queries.provider_invoices(
-        db.session(), provider_id=g.api_provider_id, page=page, per_page=per_page)
+        db.session(), provider_id=g.api_provider_id, page=page, per_page=per_page,
+        with_lines=True)
     return page_of([invoice_json(i) for i in items], page, per_page, total)
 
 

@@ -132,15 +132,15 @@ def standing_of(session: Session, user: User, *, pay_days: int = 0) -> Standing:
         standing.awaiting_my_approval = len(voucher_queries.awaiting_approval_by(session, user))
         standing.my_unfinished = len(voucher_queries.decisions_in_progress(session, user))
         def following(follow: voucher_queries.FollowUp) -> int:
-            return voucher_queries.find_staff_vouchers(session, user, follow=follow).total
+            return voucher_queries.count_staff_vouchers(session, user, follow=follow)
 
         standing.ending_soon = following(voucher_queries.FollowUp.ENDING_SOON)
         standing.nearly_used = following(voucher_queries.FollowUp.NEARLY_USED)
         standing.waiting_for_provider = following(voucher_queries.FollowUp.WAITING_FOR_PROVIDER)
-        standing.without_provider = voucher_queries.find_staff_vouchers(
-            session, user, status=VoucherStatus.ISSUED).total
-        standing.letters_to_post = len(delivery.post_queue(session, user))
-        standing.reviews_waiting = len(review_services.open_requests(session, user))
+        standing.without_provider = voucher_queries.count_staff_vouchers(
+            session, user, status=VoucherStatus.ISSUED)
+        standing.letters_to_post = delivery.count_post_queue(session, user)
+        standing.reviews_waiting = review_services.count_open(session, user)
     elif user.role == Role.PROVIDER and user.provider_id is not None:
         standing.client_requests = len(voucher_queries.provider_requests(session,
                                                                          user.provider_id))

@@ -60,13 +60,17 @@ def pending_corrections(session: Session, *, provider_id: int) -> PendingCorrect
 
 
 def provider_invoices(session: Session, *, provider_id: int, page: int = 1,
-                      per_page: int = 50) -> tuple[list[Invoice], int]:
-    """The provider's invoices, newest first."""
+                      per_page: int = 50, with_lines: bool = False
+                      ) -> tuple[list[Invoice], int]:
+    """The provider's invoices, newest first; ``with_lines`` loads their lines too (in one
+    query more), for the API's list that shows them; the pages show only the totals."""
     query = sa.select(Invoice).where(Invoice.provider_id == provider_id)
     total = session.execute(
         sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    if with_lines:
+        query = query.options(selectinload(Invoice.lines))
     items = session.execute(
-        query.options(selectinload(Invoice.lines)).order_by(Invoice.number.desc())
+        query.order_by(Invoice.number.desc())
         .limit(per_page).offset((page - 1) * per_page)
     ).scalars().all()
     return list(items), total

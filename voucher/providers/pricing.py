@@ -95,6 +95,20 @@ def pending_price(session: Session, offer: ProviderService) -> ProviderPrice | N
     ).scalar_one_or_none()
 
 
+def pending_prices(session: Session, offers) -> dict[int, ProviderPrice]:
+    """``pending_price`` of each offer, in one query: offer id → its newest pending price."""
+    ids = [offer.id for offer in offers]
+    if not ids:
+        return {}
+    newest = {}
+    for price in session.execute(
+            sa.select(ProviderPrice).where(ProviderPrice.provider_service_id.in_(ids),
+                                           ProviderPrice.status == PriceStatus.PENDING)
+            .order_by(ProviderPrice.id)).scalars():
+        newest[price.provider_service_id] = price  # a later one replaces an earlier one
+    return newest
+
+
 class PriceChange(enum.StrEnum):
     UNCHANGED = "unchanged"
     PROPOSED = "proposed"

@@ -55,13 +55,18 @@ class ReviewItem:
     is_price_increase: bool
 
 
-def pending_items(session: Session, provider: Provider) -> list[ReviewItem]:
+def pending_items(session: Session, provider: Provider,
+                  pending: dict[int, ProviderPrice] | None = None) -> list[ReviewItem]:
+    """``pending``: the pending prices of the provider's offers when already read
+    (``pricing.pending_prices``); otherwise one query reads them."""
+    if pending is None:
+        pending = pricing.pending_prices(session, provider.services)
     items = []
     for offer in provider.services:
         if offer.status == ServiceStatus.SUBMITTED:
-            items.append(ReviewItem(offer, pricing.pending_price(session, offer), False))
+            items.append(ReviewItem(offer, pending.get(offer.id), False))
         elif offer.status == ServiceStatus.APPROVED:
-            proposal = pricing.pending_price(session, offer)
+            proposal = pending.get(offer.id)
             if proposal is not None:
                 items.append(ReviewItem(offer, proposal, True))
     return items
@@ -84,7 +89,9 @@ def review_queue(session: Session) -> list[tuple[Provider, list[ReviewItem]]]:
         .options(selectinload(Provider.services).selectinload(ProviderService.service_type))
         .order_by(Provider.review_requested_at, Provider.id)
     ).scalars().all()
-    return [(provider, pending_items(session, provider)) for provider in providers]
+    pending = pricing.pending_prices(session, [offer for provider in providers
+                                               for offer in provider.services])
+    return [(provider, pending_items(session, provider, pending)) for provider in providers]
 
 
 def waited(provider: Provider) -> dt.timedelta:

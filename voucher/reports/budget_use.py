@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from voucher.budgets.models import Budget
 from voucher.catalogue.models import ServiceType
@@ -63,7 +63,9 @@ def budget_use(session: Session, *, year: int, scope: Scope, today: dt.date,
     budgets = session.execute(
         sa.select(Budget).join(Municipality).join(ServiceType)
         .where(Budget.year == year, scope.condition(Budget.municipality_id, municipality_id))
-        .order_by(Municipality.code, ServiceType.code)).scalars().all()
+        .order_by(Municipality.code, ServiceType.code)
+        .options(contains_eager(Budget.municipality), contains_eager(Budget.service_type))
+    ).scalars().all()
     used = dict(session.execute(join_paying_budget(
         sa.select(Budget.id, sa.func.sum(Redemption.voucher_pays_cents))
         .select_from(Redemption), Redemption.service_date)

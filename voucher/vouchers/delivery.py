@@ -48,13 +48,23 @@ def review_deadline(delivery: DecisionDelivery | None) -> dt.date | None:
     return delivery.received_on + dt.timedelta(days=REVIEW_DAYS)
 
 
-def post_queue(session, user) -> list[DecisionDelivery]:
-    """Letters waiting to be printed and posted, oldest first, in the user's scope."""
-    return list(session.execute(staff_scope(
+def _waiting_letters(user) -> sa.Select:
+    return staff_scope(
         sa.select(DecisionDelivery).join(Voucher, Voucher.id == DecisionDelivery.voucher_id)
         .where(DecisionDelivery.method == DeliveryMethod.POST,
                DecisionDelivery.sent_on.is_(None)), user)
-        .order_by(DecisionDelivery.queued_at, DecisionDelivery.id)).scalars())
+
+
+def post_queue(session, user) -> list[DecisionDelivery]:
+    """Letters waiting to be printed and posted, oldest first, in the user's scope."""
+    return list(session.execute(_waiting_letters(user).order_by(
+        DecisionDelivery.queued_at, DecisionDelivery.id)).scalars())
+
+
+def count_post_queue(session, user) -> int:
+    """How many letters ``post_queue`` lists, in one query (the home page's figure)."""
+    return session.execute(sa.select(sa.func.count()).select_from(
+        _waiting_letters(user).subquery())).scalar_one()
 
 
 def mark_posted(session: Session, user, delivery_ids: list[int], *, posted_on: dt.date | None,

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from voucher import clock
 from voucher.accounts.models import Role, User, case_manager_municipalities
@@ -40,6 +40,14 @@ def staff_scope(query: sa.Select, user: User) -> sa.Select:
     mine = sa.select(case_manager_municipalities.c.municipality_id).where(
         case_manager_municipalities.c.user_id == user.id)
     return query.where(Voucher.municipality_id.in_(mine))
+
+
+def _listed(with_client: bool = True) -> list:
+    """Loader options of a voucher list: what each row shows (client, service, municipality,
+    provider) comes in the list's own query, never one query per row."""
+    return [*([joinedload(Voucher.client)] if with_client else []),
+            joinedload(Voucher.service_type), joinedload(Voucher.municipality),
+            joinedload(Voucher.provider)]
 
 
 #: "Ending soon" on the staff's voucher list and the case manager's home page.
@@ -78,11 +86,8 @@ def follow_up_condition(follow: FollowUp, today: dt.date, *,
                              VoucherAssignment.status == AssignmentStatus.PROPOSED)
 
 
-def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus | None = None,
-                        text: str = "", follow: FollowUp | None = None,
-                        page: int = 1) -> Page:
-    """Vouchers in the user's scope, newest first, by state, by a follow-up list and by code
-    or client name."""
+def _staff_vouchers(user: User, *, status: VoucherStatus | None, text: str,
+                    follow: FollowUp | None) -> sa.Select:
     query = staff_scope(sa.select(Voucher).join(Client, Client.id == Voucher.client_id), user)
     if status is not None:
         query = query.where(Voucher.status == status)
@@ -97,7 +102,26 @@ def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus |
             pattern = "%" + text.lower().replace("%", r"\%").replace("_", r"\_") + "%"
             full_name = sa.func.lower(Client.first_name + " " + Client.last_name)
             query = query.where(full_name.like(pattern, escape="\\"))
+    return query
+
+
+def find_staff_vouchers(session: Session, user: User, *, status: VoucherStatus | None = None,
+                        text: str = "", follow: FollowUp | None = None,
+                        page: int = 1) -> Page:
+    """Vouchers in the user's scope, newest first, by state, by a follow-up list and by code
+    or client name."""
+    query = _staff_vouchers(user, status=status, text=text, follow=follow).options(
+        contains_eager(Voucher.client), *_listed(with_client=False))
     return paginate(session, query.order_by(Voucher.created_at.desc(), Voucher.id.desc()), page)
+
+
+def count_staff_vouchers(session: Session, user: User, *, status: VoucherStatus | None = None,
+                         text: str = "", follow: FollowUp | None = None) -> int:
+    """How many vouchers ``find_staff_vouchers`` finds with the same filters (its ``total``),
+    in one query."""
+    query = _staff_vouchers(user, status=status, text=text, follow=follow)
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())
+                           ).scalar_one()
 
 
 def voucher_for_staff(session: Session, user: User, voucher_id: int) -> Voucher:
@@ -116,7 +140,7 @@ def awaiting_approval_by(session: Session, user: User) -> list[Voucher]:
         staff_scope(sa.select(Voucher), user)
         .where(Voucher.status == VoucherStatus.PENDING_APPROVAL,
                Voucher.created_by_user_id != user.id)
-        .order_by(Voucher.created_at)
+        .order_by(Voucher.created_at).options(*_listed())
     ).scalars())
 
 
@@ -126,7 +150,7 @@ def decisions_in_progress(session: Session, user: User) -> list[Voucher]:
         sa.select(Voucher).where(
             Voucher.created_by_user_id == user.id,
             Voucher.status.in_([VoucherStatus.DRAFT, VoucherStatus.PENDING_APPROVAL]))
-        .order_by(Voucher.created_at)
+        .order_by(Voucher.created_at).options(*_listed())
     ).scalars())
 
 
