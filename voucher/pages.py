@@ -38,10 +38,15 @@ def page_number() -> int:
     return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
+def count_rows(session: Session, query: sa.Select) -> int:
+    """How many rows ``query`` gives, in one statement (a home page's figure, a page's total)."""
+    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())
+                           ).scalar_one()
+
+
 def paginate(session: Session, query: sa.Select, number: int, per_page: int = PER_PAGE) -> Page:
     """Count the query's rows and fetch page ``number`` (already ordered by the caller)."""
-    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())
-                            ).scalar_one()
+    total = count_rows(session, query)
     items = session.execute(query.limit(per_page).offset((number - 1) * per_page)
                             ).scalars().all()
     return Page(list(items), number, per_page, total)

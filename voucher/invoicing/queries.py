@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.invoicing.services import period_end
+from voucher.pages import count_rows
 from voucher.redemptions.models import Redemption, RedemptionStatus
 
 
@@ -65,8 +66,7 @@ def provider_invoices(session: Session, *, provider_id: int, page: int = 1,
     """The provider's invoices, newest first; ``with_lines`` loads their lines too (in one
     query more), for the API's list that shows them; the pages show only the totals."""
     query = sa.select(Invoice).where(Invoice.provider_id == provider_id)
-    total = session.execute(
-        sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    total = count_rows(session, query)
     if with_lines:
         query = query.options(selectinload(Invoice.lines))
     items = session.execute(

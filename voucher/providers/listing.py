@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from voucher.pages import count_rows
 from voucher.providers.models import (
     Provider,
     ProviderLanguage,
@@ -90,7 +91,7 @@ def find_listed(
         .where(*_filters(service_type_id=service_type_id, municipality_id=municipality_id,
                          language=language, text=text))
     )
-    total = session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    total = count_rows(session, query)
     name = _sort_name()
     order = ([ProviderService.current_price_cents, name] if sort == "price" else [name])
     rows = session.execute(

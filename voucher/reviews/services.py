@@ -22,6 +22,7 @@ from voucher import clock
 from voucher.accounts.models import User
 from voucher.audit.services import Actor, FreeText, record_event
 from voucher.errors import DomainError, NotFound, ValidationFailed
+from voucher.pages import count_rows
 from voucher.reviews.models import ReviewChannel, ReviewOutcome, ReviewRequest
 from voucher.vouchers import notices
 from voucher.vouchers.decision_numbers import take_decision_numbers
@@ -114,8 +115,7 @@ def open_requests(session: Session, user: User) -> list[ReviewRequest]:
 
 def count_open(session: Session, user: User) -> int:
     """How many requests ``open_requests`` lists, in one query (the home page's figure)."""
-    return session.execute(sa.select(sa.func.count()).select_from(_open(user).subquery())
-                           ).scalar_one()
+    return count_rows(session, _open(user))
 
 
 def request_for_staff(session: Session, user: User, request_id: int) -> ReviewRequest:

@@ -16,6 +16,7 @@ from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.clients.services import client_account
 from voucher.errors import ValidationFailed
+from voucher.pages import count_rows
 from voucher.vouchers.letter import REVIEW_DAYS, receipt_days
 from voucher.vouchers.models import DecisionDelivery, DeliveryMethod, Voucher
 from voucher.vouchers.queries import staff_scope
@@ -63,8 +64,7 @@ def post_queue(session, user) -> list[DecisionDelivery]:
 
 def count_post_queue(session, user) -> int:
     """How many letters ``post_queue`` lists, in one query (the home page's figure)."""
-    return session.execute(sa.select(sa.func.count()).select_from(
-        _waiting_letters(user).subquery())).scalar_one()
+    return count_rows(session, _waiting_letters(user))
 
 
 def mark_posted(session: Session, user, delivery_ids: list[int], *, posted_on: dt.date | None,

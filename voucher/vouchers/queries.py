@@ -18,7 +18,7 @@ from voucher.accounts.models import Role, User, case_manager_municipalities
 from voucher.audit.models import AuditEvent
 from voucher.clients.models import Client
 from voucher.errors import NotFound
-from voucher.pages import Page, paginate
+from voucher.pages import Page, count_rows, paginate
 from voucher.redemptions.models import Redemption
 from voucher.vouchers.codes import normalize_voucher_code
 from voucher.vouchers.models import (
@@ -120,8 +120,7 @@ def count_staff_vouchers(session: Session, user: User, *, status: VoucherStatus 
     """How many vouchers ``find_staff_vouchers`` finds with the same filters (its ``total``),
     in one query."""
     query = _staff_vouchers(user, status=status, text=text, follow=follow)
-    return session.execute(sa.select(sa.func.count()).select_from(query.subquery())
-                           ).scalar_one()
+    return count_rows(session, query)
 
 
 def voucher_for_staff(session: Session, user: User, voucher_id: int) -> Voucher:
