@@ -264,12 +264,8 @@ def reconciliation_check(request):
         return
     from voucher.settlement.reconciliation import find_differences
 
-    engine = make_engine(url, sqlite_immediate=False, poolclass=sa.pool.NullPool)
-    try:
-        with sa.orm.Session(engine) as session:
-            differences = find_differences(session)
-    finally:
-        engine.dispose()
+    with sa.orm.Session(reader_engine(url)) as session:
+        differences = find_differences(session)
     if differences:
         pytest.fail("the money does not reconcile after this test:\n" + "\n".join(
             d.describe() for d in differences), pytrace=False)
@@ -319,12 +315,27 @@ def db(app, database_url):
     """A session for test code. Commit to make data visible to requests, and commit (or roll
     back) before reading what requests did: on SQLite a transaction keeps reading its snapshot.
     On SQLite it takes the write lock only when it writes, so it never blocks the app."""
-    engine = make_engine(database_url, sqlite_immediate=False, poolclass=sa.pool.NullPool)
-    session = sa.orm.Session(engine)
+    session = sa.orm.Session(reader_engine(database_url))
     yield session
     session.rollback()
     session.close()
-    engine.dispose()
+
+
+_reader_engines: dict[str, sa.Engine] = {}
+
+
+def reader_engine(url: str) -> sa.Engine:
+    """An engine for test code's own reads and writes (plain deferred transactions on SQLite,
+    no pool), kept while the tests use the same database URL: the PostgreSQL tests share one
+    for the run, and an engine compiles each statement only once (with a new engine for each
+    test and each check they were all compiled again); a SQLite test's file is its own."""
+    if url not in _reader_engines:
+        for engine in _reader_engines.values():
+            engine.dispose()
+        _reader_engines.clear()
+        _reader_engines[url] = make_engine(url, sqlite_immediate=False,
+                                           poolclass=sa.pool.NullPool)
+    return _reader_engines[url]
 
 
 @pytest.fixture
