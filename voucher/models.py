@@ -5,7 +5,6 @@ from voucher.accounting.models import (  # noqa: F401
     PostingFile,
     SupplierNumber,
 )
-
 from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
 from voucher.alerts.models import OperatorAlert  # noqa: F401
 from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401
