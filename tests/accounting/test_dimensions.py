@@ -66,9 +66,9 @@ def test_one_value_per_key_and_date(db, pair):
 
 
 def test_values_are_checked_with_translated_messages(app, db, pair):
-    with app.test_request_context(headers={"Accept-Language": "fi"}):
-        with pytest.raises(ValidationFailed) as refused:
-            _set(db, pair, dt.date(2026, 1, 1), "", cost_centre="", vat_code="ALV 0")
+    with app.test_request_context(headers={"Accept-Language": "fi"}), \
+            pytest.raises(ValidationFailed) as refused:
+        _set(db, pair, dt.date(2026, 1, 1), "", cost_centre="", vat_code="ALV 0")
     assert set(refused.value.errors) == {"account", "cost_centre", "vat_code"}
     assert refused.value.errors["account"] == "Anna kirjanpitotili."
 

@@ -133,9 +133,9 @@ def test_settlement_is_refused_naming_what_has_no_dimensions(app, db, world, set
     voucher = voucher_for(db, world, world.aurinko, home=sievi)
     factories.invoice(db, world.aurinko, events(db, voucher, (2, 100)))
     db.commit()
-    with app.test_request_context(headers={"Accept-Language": "en"}):
-        with pytest.raises(dimensions.DimensionsMissing) as refused:
-            settle()
+    with app.test_request_context(headers={"Accept-Language": "en"}), \
+            pytest.raises(dimensions.DimensionsMissing) as refused:
+        settle()
     assert "Sievi – HOME_CARE en" in str(refused.value)
     assert "24 Nov 2026" in str(refused.value)
     db.rollback()
