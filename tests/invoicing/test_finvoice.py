@@ -11,7 +11,7 @@ import pytest
 import xmlschema
 
 from tests import factories
-from tests.settlement.conftest import events, settle, voucher_for, world  # noqa: F401
+from tests.settlement.conftest import events, voucher_for
 from voucher.audit.services import Actor
 from voucher.invoicing.finvoice import Buyer, amount, build_finvoice, quantity
 from voucher.redemptions.corrections import correct_redemption
