@@ -16,11 +16,14 @@ from voucher.settlement.models import PaymentBatch
 
 def test_admin_edits_dimensions_and_downloads_the_posting_file(page, demo, tmp_path):
     login(page, "admin@example.fi")
+    check_page(page)
     page.get_by_role("navigation", name="Päävalikko").get_by_role(
         "link", name="Kirjanpito", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Kirjanpito")
     check_page(page)
-    page.get_by_role("link", name="Muuta: Ylivieska, Kotihoito").click()
+    page.get_by_role("table", name=re.compile("kunnittain ja palveluittain")).get_by_role(
+        "row").filter(has_text="Ylivieska").filter(has_text="Kotihoito").get_by_role(
+        "link", name=re.compile("^Muuta")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ylivieska, Kotihoito")
     check_page(page)
     page.get_by_label("Kirjanpitotili").fill("43 41")
@@ -41,6 +44,8 @@ def test_admin_edits_dimensions_and_downloads_the_posting_file(page, demo, tmp_p
 
     page.get_by_role("navigation", name="Päävalikko").get_by_role(
         "link", name="Tilitys", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Tilitys")
+    check_page(page)
     page.get_by_role("button", name=re.compile("Suorita tilitys: maksa")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Maksuerä")
     check_page(page)
