@@ -125,6 +125,7 @@ def test_the_administrator_keeps_the_dimensions_on_the_pages(client, auth, db, p
                                     "cost_centre": "39771", "vat_code": "ALV0"},
                       form_page=url)
     assert saved.status_code == 303
+    db.rollback()
     row = db.execute(sa.select(AccountingDimensions).where(
         AccountingDimensions.municipality_id == pair[0].id)).scalar_one()
     assert (row.account, row.cost_centre, row.vat_code, row.project) == (
@@ -134,6 +135,7 @@ def test_the_administrator_keeps_the_dimensions_on_the_pages(client, auth, db, p
                      {"valid_from": "1.2.2026", "account": "1911"},
                      form_page="/admin/accounting/authority/bank")
     assert bank.status_code == 303
+    db.rollback()
     assert dimensions.authority_dimensions_in_force(
         db, dt.date(2026, 2, 1))[AuthorityAccount.BANK].account == "1911"
     provider = factories.provider(db, supplier_number=None)
@@ -142,5 +144,6 @@ def test_the_administrator_keeps_the_dimensions_on_the_pages(client, auth, db, p
     assert post_form(client, supplier_url, {"valid_from": "1.1.2026",
                                             "supplier_number": "20077"},
                      form_page=supplier_url).status_code == 303
+    db.rollback()
     assert dimensions.supplier_numbers_in_force(db, dt.date(2026, 11, 24))[provider.id] == \
         "20077"
