@@ -144,7 +144,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
             for t in transfers]:
         raise SettlementFailed(reason="the payments differ from the payment file")
     batch.sepa_xml = sepa_xml
-    postings.write_posting_file(session, batch, payer_name=payer.name, payer_iban=payer.iban)
+    posting = postings.write_posting_file(session, batch, payer_name=payer.name,
+                                          payer_iban=payer.iban)
     for payment, planned in zip(payments, plan.payments, strict=True):
         record_event(session, actor, "payment.created", "payment", payment.id,
                      batch_id=batch.id, provider_id=payment.provider_id,
@@ -155,6 +156,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
                  up_to=up_to, invoices=plan.invoice_count, lines=plan.line_count,
                  total_cents=batch.total_cents, payments=batch.payment_count,
                  commitment_moves=moved, released_cents=released,
+                 posting_lines=posting.line_count, posting_csv_sha256=posting.csv_sha256,
+                 posting_json_sha256=posting.json_sha256,
                  held=[{"invoice_id": h.invoice_id, "reason": h.reason} for h in plan.held])
     session.flush()
     return SettlementResult(batch=batch, held=plan.held, released_cents=released)
