@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from voucher import clock
 from voucher.accounts.models import Role, User
 from voucher.accounts.passwords import hash_password
+from voucher.audit.services import Actor
 from voucher.budgets.ledger import commit as commit_to_budget
 from voucher.budgets.models import Budget
 from voucher.catalogue.models import ServiceType, ServiceTypeRate, Unit
@@ -39,10 +40,13 @@ from voucher.vouchers.models import (
 from voucher.vouchers.periods import commitment_by_year, plan_periods
 
 PASSWORD = "correct horse battery"
+RATES_FROM = dt.date(2026, 1, 1)
 _sequence = itertools.count(1)
 
 
-def municipality(db, code: str = "977", name: str = "Ylivieska") -> Municipality:
+def municipality(db, code: str = "977", name: str = "Ylivieska", *,
+                 dimensions: bool = True) -> Municipality:
+    """A municipality, with accounting dimensions for every service type (unless not)."""
     found = db.execute(
         sa.select(Municipality).where(Municipality.code == code)).scalar_one_or_none()
     if found:
@@ -50,7 +54,42 @@ def municipality(db, code: str = "977", name: str = "Ylivieska") -> Municipality
     row = Municipality(code=code, name_fi=name, name_sv=name)
     db.add(row)
     db.flush()
+    if dimensions:
+        for service in db.execute(sa.select(ServiceType)).scalars():
+            accounting_dimensions(db, row, service)
     return row
+
+
+_ACCOUNTANT = Actor.system("test")
+
+
+def accounting_dimensions(db, home: Municipality, service: ServiceType, *,
+                          valid_from: dt.date = RATES_FROM, account: str = "4360",
+                          cost_centre: str | None = None, **values):
+    """The dimensions a settlement posts a municipality × service type to (through the
+    administrator's service), and the authority's own accounts when they are still missing."""
+    from voucher.accounting import dimensions
+
+    authority_dimensions(db)
+    return dimensions.set_service_dimensions(
+        db, actor=_ACCOUNTANT, municipality=home, service_type=service,
+        valid_from=max(valid_from, dimensions.earliest_change_date(db) or valid_from),
+        account=account, cost_centre=cost_centre or f"{home.code}-{service.code[:8]}",
+        **values)
+
+
+def authority_dimensions(db) -> None:
+    """The bank account and the self-share clearing account, unless already there."""
+    from voucher.accounting import dimensions
+    from voucher.accounting.models import AuthorityAccount
+
+    in_force = dimensions.authority_dimensions_in_force(db, dt.date(2100, 1, 1))
+    for account, number in ((AuthorityAccount.BANK, "1910"),
+                            (AuthorityAccount.SELF_SHARES, "2880")):
+        if account not in in_force:
+            dimensions.set_authority_dimensions(
+                db, actor=_ACCOUNTANT, authority_account=account,
+                valid_from=dimensions.earliest_change_date(db) or RATES_FROM, account=number)
 
 
 def user(db, *, role: Role = Role.ADMIN, email: str | None = None, password: str = PASSWORD,
@@ -70,13 +109,14 @@ def user(db, *, role: Role = Role.ADMIN, email: str | None = None, password: str
     return row
 
 
-RATES_FROM = dt.date(2026, 1, 1)
 
 
 def service_type(db, code: str = "HOME_CARE", *, value: int = 3200, cap: int | None = 4800,
                  unit: Unit = Unit.HOUR, income_related: bool = False,
-                 free_for_client: bool = False, fractional_units: bool = True) -> ServiceType:
-    """A service type with a rate from the start of 2026 (value and cap in cents)."""
+                 free_for_client: bool = False, fractional_units: bool = True,
+                 dimensions: bool = True) -> ServiceType:
+    """A service type with a rate from the start of 2026 (value and cap in cents), and
+    accounting dimensions in every municipality (unless not)."""
     found = db.execute(sa.select(ServiceType).where(ServiceType.code == code)).scalar_one_or_none()
     if found:
         return found
@@ -88,6 +128,9 @@ def service_type(db, code: str = "HOME_CARE", *, value: int = 3200, cap: int | N
     db.add(ServiceTypeRate(service_type_id=row.id, valid_from=RATES_FROM, unit_value_cents=value,
                            price_cap_cents=cap))
     db.flush()
+    if dimensions:
+        for home in db.execute(sa.select(Municipality)).scalars():
+            accounting_dimensions(db, home, row)
     return row
 
 
@@ -103,8 +146,10 @@ def _business_id(n: int) -> str:
 
 
 def provider(db, *, services: dict | None = None, status: ProviderStatus = ProviderStatus.APPROVED,
-             municipalities=None, languages=("fi",), name: str | None = None) -> Provider:
-    """A provider; ``services`` maps ServiceType (or code) to an approved unit price in cents."""
+             municipalities=None, languages=("fi",), name: str | None = None,
+             supplier_number: str | None = "auto") -> Provider:
+    """A provider; ``services`` maps ServiceType (or code) to an approved unit price in cents;
+    with a supplier number in the purchase ledger from 2026 (None: without)."""
     n = next(_sequence)
     row = Provider(business_id=_business_id(n), legal_name=name or f"Testipalvelu {n} Oy",
                    email=f"provider{n}@example.fi", iban="FI2112345600000785", bic="NDEAFIHH",
@@ -127,6 +172,13 @@ def provider(db, *, services: dict | None = None, status: ProviderStatus = Provi
                              valid_from=RATES_FROM,
                              status=PriceStatus.APPROVED if approved else PriceStatus.PENDING))
     db.flush()
+    if supplier_number is not None:
+        from voucher.accounting.dimensions import earliest_change_date, set_supplier_number
+
+        set_supplier_number(db, actor=_ACCOUNTANT, provider=row,
+                            valid_from=earliest_change_date(db) or RATES_FROM,
+                            supplier_number=f"S{n:05d}" if supplier_number == "auto"
+                            else supplier_number)
     return row
 
 

@@ -92,6 +92,7 @@ def _register_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from voucher import health
+    from voucher.accounting.views import bp as accounting
     from voucher.accounts.admin_views import bp as users
     from voucher.accounts.two_factor_views import bp as two_factor
     from voucher.accounts.two_factor_views import register_enforcement
@@ -148,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
         feedback,
         payments,
         settlement,
+        accounting,
         reports,
     ):
         app.register_blueprint(blueprint)

@@ -77,6 +77,11 @@ PRODUCTION_REQUIRED = {
     "VOUCHER_AUTHORITY_NAME": "the authority's name, the payer in the SEPA files",
     "VOUCHER_AUTHORITY_IBAN": "the IBAN the authority pays providers from",
     "VOUCHER_AUTHORITY_BIC": "the BIC of that account",
+    "VOUCHER_AUTHORITY_BUSINESS_ID": "the authority's business ID (Y-tunnus), the buyer of the "
+                                     "providers' e-invoices, e.g. 1234567-1",
+    "VOUCHER_AUTHORITY_OVT": "the authority's e-invoice address (OVT code), e.g. 003712345671",
+    "VOUCHER_AUTHORITY_EINVOICE_OPERATOR": (
+        "the intermediator id of the authority's e-invoice operator, e.g. 003721291126"),
     "VOUCHER_DECISION_DELEGATION": (
         "the delegation by which case managers make voucher decisions, as the decision letter "
         "cites it, e.g. 'Perusturvalautakunnan delegointipäätös 12.1.2026 § 5' "
@@ -105,6 +110,9 @@ DEVELOPMENT_DEFAULTS = {
     "VOUCHER_AUTHORITY_NAME": "Peruspalvelukuntayhtymä Kallio",
     "VOUCHER_AUTHORITY_IBAN": "FI4950009420028730",
     "VOUCHER_AUTHORITY_BIC": "OKOYFIHH",
+    "VOUCHER_AUTHORITY_BUSINESS_ID": "0213456-3",
+    "VOUCHER_AUTHORITY_OVT": "003702134563",
+    "VOUCHER_AUTHORITY_EINVOICE_OPERATOR": "003721291126",
     "VOUCHER_DECISION_DELEGATION": "Perusturvalautakunnan delegointipäätös 12.1.2026 § 5",
     "VOUCHER_DECISION_DELEGATION_SV": "Grundtrygghetsnämndens delegeringsbeslut 12.1.2026 § 5",
     "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja, perusturvalautakunta 15.1.2026 § 4",
@@ -226,6 +234,30 @@ def _malformed_account() -> list[str]:
         problems.append(f"VOUCHER_AUTHORITY_IBAN is not a valid IBAN: {account!r}.")
     if code is not None and not bic.is_valid(code):
         problems.append(f"VOUCHER_AUTHORITY_BIC is not a valid BIC: {code!r}.")
+    problems += _malformed_einvoice_address()
+    return problems
+
+
+def _malformed_einvoice_address() -> list[str]:
+    """The business ID's checksum; the OVT code: 0037, eight digits, up to five more
+    characters; the operator's id: 4–35 letters and digits (an OVT-like code or a BIC)."""
+    import re
+
+    from stdnum.fi import ytunnus
+
+    problems = []
+    business_id = _env("VOUCHER_AUTHORITY_BUSINESS_ID")
+    if business_id is not None and not ytunnus.is_valid(business_id):
+        problems.append(f"VOUCHER_AUTHORITY_BUSINESS_ID is not a valid business ID (Y-tunnus): "
+                        f"{business_id!r}.")
+    ovt = _env("VOUCHER_AUTHORITY_OVT")
+    if ovt is not None and not re.fullmatch(r"0037[0-9]{8}[0-9A-Za-z]{0,5}", ovt):
+        problems.append("VOUCHER_AUTHORITY_OVT is not an OVT code (0037, the business ID's "
+                        f"eight digits, up to five more characters): {ovt!r}.")
+    operator = _env("VOUCHER_AUTHORITY_EINVOICE_OPERATOR")
+    if operator is not None and not re.fullmatch(r"[0-9A-Za-z]{4,35}", operator):
+        problems.append("VOUCHER_AUTHORITY_EINVOICE_OPERATOR is not an operator's intermediator "
+                        f"id (4–35 letters and digits): {operator!r}.")
     return problems
 
 
@@ -299,6 +331,12 @@ def load_config(env: str | None = None) -> dict:
         "AUTHORITY_NAME": _setting("VOUCHER_AUTHORITY_NAME", production),
         "AUTHORITY_IBAN": _setting("VOUCHER_AUTHORITY_IBAN", production),
         "AUTHORITY_BIC": _setting("VOUCHER_AUTHORITY_BIC", production),
+        # The buyer of the providers' e-invoices (Finvoice): business ID, e-invoice address
+        # (OVT) and the operator's intermediator id.
+        "AUTHORITY_BUSINESS_ID": _setting("VOUCHER_AUTHORITY_BUSINESS_ID", production),
+        "AUTHORITY_OVT": _setting("VOUCHER_AUTHORITY_OVT", production),
+        "AUTHORITY_EINVOICE_OPERATOR": _setting("VOUCHER_AUTHORITY_EINVOICE_OPERATOR",
+                                                production),
         # What the decision letters cite and where requests for review go (fi, and sv when it
         # differs; an English letter uses the Finnish text).
         **{key: _setting(f"VOUCHER_{key}", production)

@@ -1,5 +1,10 @@
 """Imports every model so that Base.metadata knows all tables (Alembic, tests)."""
 
+from voucher.accounting.models import (  # noqa: F401
+    AccountingDimensions,
+    PostingFile,
+    SupplierNumber,
+)
 from voucher.accounts.models import LoginAttempt, User, UserToken  # noqa: F401
 from voucher.alerts.models import OperatorAlert  # noqa: F401
 from voucher.api.models import ApiToken, IdempotencyRecord  # noqa: F401

@@ -33,6 +33,7 @@ NAV_ITEMS: list[tuple[str, object, frozenset]] = [
     ("budgets.index", _l("Budgets"), frozenset({Role.ADMIN})),
     ("invoicing.admin_invoices", _l("Invoices"), frozenset({Role.ADMIN})),
     ("settlement.index", _l("Settlement"), frozenset({Role.ADMIN})),
+    ("accounting.index", _l("Accounting"), frozenset({Role.ADMIN})),
     ("reports.index", _l("Reports"), STAFF),
     ("audit.search", _l("Audit trail"), frozenset({Role.ADMIN})),
     ("alerts.index", _l("Alerts"), frozenset({Role.ADMIN})),

@@ -59,8 +59,10 @@ def test_the_openapi_document_needs_no_token(client):
     for path in ("/api/v1/vouchers", "/api/v1/vouchers/{code}",
                  "/api/v1/vouchers/{code}/redemptions", "/api/v1/redemptions",
                  "/api/v1/redemptions/{redemption_id}/void", "/api/v1/invoices",
-                 "/api/v1/invoices/{invoice_id}"):
+                 "/api/v1/invoices/{invoice_id}", "/api/v1/invoices/{invoice_id}/finvoice"):
         assert path in document["paths"]
+    finvoice = document["paths"]["/api/v1/invoices/{invoice_id}/finvoice"]["get"]
+    assert set(finvoice["responses"]["200"]["content"]) == {"application/xml"}
     create = document["paths"]["/api/v1/vouchers/{code}/redemptions"]["post"]
     assert set(create["responses"]) == {"201", "400", "401", "404", "409", "422", "429"}
     assert "RedemptionRequest" in document["components"]["schemas"]

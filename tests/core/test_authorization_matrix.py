@@ -35,6 +35,7 @@ from tests import factories
 from tests.conftest import DEMO_PASSWORD, csrf_token_from
 from tests.saml_idp import in_process_idp, saml_keys  # noqa: F401
 from tests.stripe_fake import localstripe_url, stripe_config, stripe_fake  # noqa: F401
+from voucher.accounting.models import AccountingDimensions, SupplierNumber
 from voucher.accounts.models import Role, TokenPurpose, User
 from voucher.accounts.services import issue_token
 from voucher.alerts.models import OperatorAlert
@@ -189,6 +190,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "api.list_invoices": api(scoped=False),
     "api.create_invoice": api(scoped=False),
     "api.get_invoice": api(scoped=True),
+    "api.get_invoice_finvoice": api(scoped=True),
     # Administration
     "audit.search": allow(ADMIN),
     "audit.submit_search": allow(ADMIN),
@@ -207,6 +209,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "invoicing.admin_invoices": allow(ADMIN),
     "invoicing.admin_invoice": allow(ADMIN),
     "invoicing.admin_invoice_pdf": allow(ADMIN),
+    "invoicing.admin_invoice_finvoice": allow(ADMIN),
     "invoicing.approve": allow(ADMIN),
     "invoicing.reject": allow(ADMIN),
     "mail.outbox": allow(ADMIN),
@@ -228,6 +231,13 @@ ACCESS: dict[str, dict[str, str]] = {
     "settlement.download": allow(ADMIN),
     "settlement.mark_sent": allow(ADMIN),
     "settlement.confirm_paid": allow(ADMIN),
+    "settlement.posting_file": allow(ADMIN),
+    "accounting.index": allow(ADMIN),
+    "accounting.service": allow(ADMIN),
+    "accounting.authority": allow(ADMIN),
+    "accounting.cancel": allow(ADMIN),
+    "accounting.supplier": allow(ADMIN),
+    "accounting.cancel_supplier": allow(ADMIN),
     "vouchers.policy": allow(ADMIN),
     "reports.reconciliation": allow(ADMIN),
     # Reports: every case manager sees the figures of their own municipalities; these three are
@@ -306,6 +316,7 @@ ACCESS: dict[str, dict[str, str]] = {
     "invoicing.create_invoice": allow(PROVIDER_P, PROVIDER_Q),
     "invoicing.provider_invoice": allow(PROVIDER_P, hidden=(PROVIDER_Q,)),
     "invoicing.provider_invoice_pdf": allow(PROVIDER_P, hidden=(PROVIDER_Q,)),
+    "invoicing.provider_invoice_finvoice": allow(PROVIDER_P, hidden=(PROVIDER_Q,)),
     "api_tokens.index": allow(PROVIDER_P, PROVIDER_Q),
     "api_tokens.create": allow(PROVIDER_P, PROVIDER_Q),
     "api_tokens.revoke": allow(PROVIDER_P, hidden=(PROVIDER_Q,)),
@@ -334,6 +345,8 @@ class World:
     income_table: IncomeTable
     message: OutboxMessage
     batch: PaymentBatch
+    dimensions: AccountingDimensions
+    supplier_number: SupplierNumber
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     alert: OperatorAlert
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
@@ -437,6 +450,9 @@ def build_world(db) -> World:
         income_table=_one(db, sa.select(IncomeTable)),
         message=_one(db, sa.select(OutboxMessage)),
         batch=_one(db, sa.select(PaymentBatch)),
+        dimensions=_one(db, sa.select(AccountingDimensions).order_by(AccountingDimensions.id)),
+        supplier_number=_one(db, sa.select(SupplierNumber).where(
+            SupplierNumber.provider_id == provider_p.id)),
         online_payment_a=_pending_payment(db, aino),
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
@@ -534,6 +550,11 @@ PARAMETERS = {
     "message_id": lambda w: w.message.id,
     "batch_id": lambda w: w.batch.id,
     "fmt": lambda w: "csv",
+    "municipality_id": lambda w: w.client_a.municipality_id,
+    ("accounting.service", "service_type_id"): lambda w: w.voucher_a.service_type_id,
+    "account": lambda w: "bank",
+    "dimensions_id": lambda w: w.dimensions.id,
+    "supplier_number_id": lambda w: w.supplier_number.id,
     "file_format": lambda w: "json",
     "payment_id": lambda w: w.online_payment_a.id,
     "alert_id": lambda w: w.alert.id,

@@ -113,9 +113,12 @@ def test_every_report_downloads_as_csv_and_xlsx(client, auth, db, history):
                               "&ends_on=2026-11-30")
     assert csv_response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(csv_response.get_data(as_text=True).lstrip("\ufeff"))))
-    assert rows[0] == ["Kunta", "Palvelu", "Asiakkaat", "Palvelutapahtumat", "Yksiköt",
-                       "Kustannus"]
-    assert ["Ylivieska", "HOME_CARE fi", "1", "2", "3.5", "112.00"] in rows
+    assert rows[0] == ["Kunta", "Palvelu", "Kirjanpitotili", "Kustannuspaikka", "Projekti",
+                       "Sisäinen tilaus", "ALV-koodi", "Asiakkaat", "Palvelutapahtumat",
+                       "Yksiköt", "Kustannus"]
+    # The accounting dimensions the municipality × service is posted to travel with it.
+    assert ["Ylivieska", "HOME_CARE fi", "4360", "977-HOME_CAR", "", "", "", "1", "2", "3.5",
+            "112.00"] in rows
     assert rows[-1][0] == "Yhteensä" and rows[-1][-1] == "187.00"
     for path in ("/reports/budget-use", "/reports/monthly", "/reports/quarterly",
                  "/reports/providers", "/reports/cost-allocation"):
@@ -123,6 +126,11 @@ def test_every_report_downloads_as_csv_and_xlsx(client, auth, db, history):
             response = client.get(f"{path}.{fmt}?year=2026")
             assert response.status_code == 200, path
             assert "attachment" in response.headers["Content-Disposition"]
+    budget_rows = list(csv.reader(io.StringIO(client.get(
+        "/reports/budget-use.csv?year=2026").get_data(as_text=True).lstrip("\ufeff"))))
+    assert budget_rows[0][2:4] == ["Kirjanpitotili", "Kustannuspaikka"]
+    assert any(row[:4] == ["Nivala", "HOME_CARE fi", "4360", "535-HOME_CAR"]
+               for row in budget_rows)
     xlsx = client.get("/reports/monthly.xlsx?year=2026")
     with zipfile.ZipFile(io.BytesIO(xlsx.get_data())) as workbook:
         sheet = workbook.read("xl/worksheets/sheet1.xml").decode()

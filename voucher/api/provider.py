@@ -12,17 +12,19 @@ import math
 import re
 from decimal import Decimal
 
-from flask import g, request, url_for
+from flask import Response, current_app, g, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from voucher import clock, db
 from voucher.api import idempotency
 from voucher.api.common import bp, json_body, page_args, page_of, provider_api
 from voucher.audit.services import Actor
-from voucher.errors import ValidationFailed
+from voucher.errors import DomainError, ValidationFailed
 from voucher.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from voucher.invoicing import queries as invoice_queries
 from voucher.invoicing import services as invoicing
+from voucher.invoicing.finvoice import invoice_finvoice
 from voucher.invoicing.models import Invoice
 from voucher.money import UNIT_SCALE
 from voucher.redemptions import corrections, queries, services
@@ -33,6 +35,12 @@ from voucher.web import client_ip
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _REDEMPTION_FIELDS = ("service_date", "units", "unit_price_cents", "note", "caregiver_ref")
+
+
+class NotAcceptable(DomainError):
+    code = "not_acceptable"
+    status = 406
+    message = _l("This resource is given as application/xml only.")
 
 
 def _actor() -> Actor:
@@ -300,3 +308,18 @@ def get_invoice(invoice_id: int):
     invoice = invoicing.find_provider_invoice(db.session(), provider_id=g.api_provider_id,
                                               invoice_id=invoice_id)
     return invoice_json(invoice)
+
+
+@bp.get("/invoices/<int:invoice_id>/finvoice")
+@provider_api
+def get_invoice_finvoice(invoice_id: int):
+    """The invoice as Finvoice 3.0 XML (Accept: application/xml, or anything XML takes)."""
+    session = db.session()
+    invoice = invoicing.find_provider_invoice(session, provider_id=g.api_provider_id,
+                                              invoice_id=invoice_id)
+    if request.accept_mimetypes and not request.accept_mimetypes.best_match(
+            ["application/xml", "text/xml"]):
+        raise NotAcceptable()
+    content = invoice_finvoice(session, invoice, current_app.config)
+    return Response(content, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="finvoice-{invoice.number}.xml"'})

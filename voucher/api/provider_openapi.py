@@ -297,4 +297,17 @@ register_paths({
         "One invoice", "With its status: submitted, approved, rejected or paid.",
         {"200": json_response("The invoice.", _ref("Invoice")), "404": _NOT_FOUND},
         parameters=[_id("invoice_id")], operation_id="getInvoice")},
+    "/api/v1/invoices/{invoice_id}/finvoice": {"get": _operation(
+        "One invoice as a Finvoice 3.0 e-invoice",
+        "The invoice as Finance Finland's Finvoice 3.0 XML, addressed to the authority's "
+        "e-invoice address (OVT code and operator): send it through your e-invoice operator "
+        "(or your bank's e-invoice service). Amounts are what the authority pays (the voucher "
+        "shares), with a comma as the decimal sign as Finvoice writes them; the service is "
+        "VAT-exempt (VAT code `E`). Ask with `Accept: application/xml` (or `*/*`).",
+        {"200": {"description": "The Finvoice 3.0 document.",
+                 "content": {"application/xml": {"schema": {"type": "string"}}}},
+         "404": _NOT_FOUND,
+         "406": problem_response("`not_acceptable`: the Accept header does not allow "
+                                 "application/xml.")},
+        parameters=[_id("invoice_id")], operation_id="getInvoiceFinvoice")},
 })

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from voucher.demo import (
+    accounting,
     base,
     budgets,
     catalogue,
@@ -38,6 +39,7 @@ def load_demo(session: Session) -> list[str]:
     users = people.load_users(session, municipalities, demo_providers, DEMO_PASSWORD)
     providers.load_provider_users(session, demo_providers, DEMO_PASSWORD)
     budgets.load_budgets(session, municipalities, service_types)
+    accounting.load_dimensions(session, municipalities, service_types, demo_providers)
     budgets.load_income_tables(session, service_types)
     vouchers.load_vouchers(session, municipalities, service_types, demo_providers, users)
     session.flush()

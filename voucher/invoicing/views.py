@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,6 +25,7 @@ from voucher.i18n import current_language
 from voucher.invoicing import labels as _invoice_labels  # noqa: F401 (registers them)
 from voucher.invoicing import queries, services
 from voucher.invoicing.documents import invoice_pdf
+from voucher.invoicing.finvoice import invoice_finvoice
 from voucher.invoicing.forms import CreateInvoiceForm, RejectForm
 from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.invoicing.reference import format_reference
@@ -84,6 +94,26 @@ def _pdf_response(invoice: Invoice) -> Response:
 def provider_invoice_pdf(invoice_id: int):
     return _pdf_response(services.find_provider_invoice(
         db.session(), provider_id=current_user.provider_id, invoice_id=invoice_id))
+
+
+def finvoice_response(invoice: Invoice) -> Response:
+    """The invoice as Finvoice 3.0 XML, with the supplier number in force on its date."""
+    content = invoice_finvoice(db.session(), invoice, current_app.config)
+    return Response(content, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="finvoice-{invoice.number}.xml"'})
+
+
+@bp.get("/provider/invoices/<int:invoice_id>/finvoice.xml")
+@roles(Role.PROVIDER)
+def provider_invoice_finvoice(invoice_id: int):
+    return finvoice_response(services.find_provider_invoice(
+        db.session(), provider_id=current_user.provider_id, invoice_id=invoice_id))
+
+
+@bp.get("/admin/invoices/<int:invoice_id>/finvoice.xml")
+@roles(Role.ADMIN)
+def admin_invoice_finvoice(invoice_id: int):
+    return finvoice_response(services.find_invoice(db.session(), invoice_id=invoice_id))
 
 
 @bp.get("/admin/invoices")

@@ -43,6 +43,20 @@ MUNICIPALITY = Column("municipality", _l("Municipality"))
 SERVICE = Column("service", _l("Service"))
 
 
+def dimension_columns() -> list[Column]:
+    """The accounting dimensions of a municipality × service type (voucher.accounting)."""
+    from voucher.accounting.labels import DIMENSION_LABELS
+
+    return [Column(name, label) for name, label in DIMENSION_LABELS.items()]
+
+
+def dimension_values(dimensions: dict, municipality_id: int, service_type_id: int) -> dict:
+    """A row's dimensions from {(municipality id, service type id): AccountingDimensions}."""
+    found = dimensions.get((municipality_id, service_type_id))
+    return {column.key: getattr(found, column.key) if found else None
+            for column in dimension_columns()}
+
+
 def period_label(period: int, quarterly: bool, language: str, short: bool = False) -> str:
     if quarterly:
         return f"Q{period}" if short else _("Quarter %(number)s", number=period)
@@ -73,8 +87,12 @@ def service_report(figures: list[ServiceFigures], *, year: int, quarterly: bool,
                   [_("Clients are counted once per row; they are not added up.")])
 
 
-def budget_use_report(uses: list[BudgetUse], *, year: int, language: str) -> Report:
-    columns = [MUNICIPALITY, SERVICE, Column("amount_cents", _l("Budget"), "cents"),
+def budget_use_report(uses: list[BudgetUse], *, year: int, language: str,
+                      dimensions: dict | None = None) -> Report:
+    """``dimensions``: the accounting dimensions in force (the year's end, or today)."""
+    dimensions = dimensions or {}
+    columns = [MUNICIPALITY, SERVICE, *dimension_columns(),
+               Column("amount_cents", _l("Budget"), "cents"),
                Column("open_cents", _l("Open commitment"), "cents"),
                Column("spent_cents", _l("Spent (settled)"), "cents"),
                Column("waiting_cents", _l("Delivered, not yet settled"), "cents"),
@@ -83,6 +101,8 @@ def budget_use_report(uses: list[BudgetUse], *, year: int, language: str) -> Rep
                Column("free_cents", _l("Free to commit"), "cents")]
     rows = [{"municipality": u.budget.municipality.name(language),
              "service": localized(u.budget.service_type, "name", language),
+             **dimension_values(dimensions, u.budget.municipality_id,
+                                u.budget.service_type_id),
              "amount_cents": u.budget.amount_cents, "open_cents": u.budget.open_commitment_cents,
              "spent_cents": u.budget.spent_cents, "waiting_cents": u.waiting_cents,
              "forecast_cents": u.forecast_cents,
@@ -111,8 +131,11 @@ def provider_report(figures: list[ProviderFigures], *, starts_on: dt.date, ends_
 
 
 def allocation_report(allocations: list[Allocation], *, starts_on: dt.date, ends_on: dt.date,
-                      language: str) -> Report:
-    columns = [MUNICIPALITY, SERVICE, Column("clients", _l("Clients"), "int"),
+                      language: str, dimensions: dict | None = None) -> Report:
+    """``dimensions``: the accounting dimensions in force on the period's last day."""
+    dimensions = dimensions or {}
+    columns = [MUNICIPALITY, SERVICE, *dimension_columns(),
+               Column("clients", _l("Clients"), "int"),
                Column("events", _l("Service events"), "int"),
                Column("units", _l("Units"), "units"),
                Column("cost_cents", _l("Cost"), "cents")]
@@ -120,6 +143,8 @@ def allocation_report(allocations: list[Allocation], *, starts_on: dt.date, ends
     for index, allocation in enumerate(allocations):
         rows.append({"municipality": allocation.municipality.name(language),
                      "service": localized(allocation.service, "name", language),
+                     **dimension_values(dimensions, allocation.municipality.id,
+                                        allocation.service.id),
                      "clients": allocation.clients, "events": allocation.events,
                      "units": allocation.units, "cost_cents": allocation.cost_cents})
         following = allocations[index + 1] if index + 1 < len(allocations) else None
@@ -136,4 +161,6 @@ def allocation_report(allocations: list[Allocation], *, starts_on: dt.date, ends
         {"municipality": _("Total"), "events": sum(a.events for a in allocations),
          "cost_cents": total} if allocations else None,
         [_("What the authority paid for each member municipality's residents in payment "
-           "batches of the period. Each euro is allocated once, when it is paid.")])
+           "batches of the period. Each euro is allocated once, when it is paid."),
+         _("The accounting dimensions are those in force on the period's last day; each "
+           "payment batch's posting file has those it was posted with.")])

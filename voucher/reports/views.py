@@ -14,6 +14,7 @@ from flask_login import current_user
 
 from voucher import clock, db
 from voucher.access import roles
+from voucher.accounting.dimensions import service_dimensions_in_force
 from voucher.accounts.models import Role
 from voucher.budgets.models import Budget
 from voucher.catalogue.models import ServiceType
@@ -102,7 +103,10 @@ def index(fmt: str | None = None):
     language = current_language()
     uses = budget_use(db.reports_session(), year=form.year.data, scope=scope, today=clock.today(),
                       municipality_id=form.municipality.data or None)
-    report = tables.budget_use_report(uses, year=form.year.data, language=language)
+    report = tables.budget_use_report(
+        uses, year=form.year.data, language=language,
+        dimensions=service_dimensions_in_force(
+            db.reports_session(), min(clock.today(), dt.date(form.year.data, 12, 31))))
     chart = charts.budget_chart(
         uses, chart_id="budget-use", title=report.title,
         description=_("Spending of each budget as a share of the budget, with the year-end "
@@ -169,9 +173,11 @@ def allocation(fmt: str | None = None):
     form = _period_filters()
     allocations = cost_allocation(db.reports_session(), starts_on=form.starts_on.data,
                                   ends_on=form.ends_on.data, scope=_scope())
-    return _show(tables.allocation_report(allocations, starts_on=form.starts_on.data,
-                                          ends_on=form.ends_on.data,
-                                          language=current_language()), form, fmt)
+    return _show(tables.allocation_report(
+        allocations, starts_on=form.starts_on.data, ends_on=form.ends_on.data,
+        language=current_language(),
+        dimensions=service_dimensions_in_force(db.reports_session(), form.ends_on.data)),
+        form, fmt)
 
 
 @bp.get("/reconciliation")

@@ -81,3 +81,27 @@ def reconcile(starts_on: str | None, ends_on: str | None):
     for line in lines:
         click.echo(f"  {line}", err=True)
     sys.exit(1)
+
+
+@settlement_group.command("posting-file")
+@click.argument("batch_id", type=int)
+@click.option("--format", "file_format", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@click.option("--output", "output", type=click.Path(dir_okay=False, writable=True),
+              help="The file to write (default: standard output).")
+def posting_file(batch_id: int, file_format: str, output: str | None):
+    """Write a payment batch's posting file (the bytes stored with the batch)."""
+    from voucher.settlement.postings import find_posting_file
+
+    with db.command_session() as session:
+        posting = find_posting_file(session, batch_id)
+        if posting is None:
+            click.echo(f"Payment batch {batch_id} has no posting file.", err=True)
+            sys.exit(1)
+        content = posting.csv_content if file_format == "csv" else posting.json_content
+    if output:
+        with open(output, "wb") as handle:
+            handle.write(content)
+        click.echo(f"Wrote {len(content)} bytes to {output}.")
+    else:
+        click.get_binary_stream("stdout").write(content)

@@ -58,6 +58,11 @@ CHECKS = {
                       "from those paid out plus those not yet settled"),
     "payment_self_shares": _l("payment's self-share differs from the self-shares it passed on"),
     "online_payment": _l("online payment differs from its service events or refunds"),
+    "posting_file": _l("batch's posting file is missing, or its stored files differ from "
+                       "their hashes or from each other"),
+    "posting_balance": _l("posting file's debits differ from its credits"),
+    "posting_payments": _l("posting file's bank or self-share lines differ from the payment"),
+    "posting_spend": _l("posting file's expense lines differ from the batch's spend entries"),
 }
 
 
@@ -112,7 +117,7 @@ def find_differences(session: Session, period: Period | None = None) -> list[Dif
     period = period or Period()
     return [*_budget_differences(session, period), *_batch_differences(session, period),
             *_invoice_differences(session, period), *_voucher_differences(session, period),
-            *_self_share_differences(session)]
+            *_self_share_differences(session), *_posting_differences(session, period)]
 
 
 def _names(session: Session):
@@ -369,4 +374,109 @@ def _self_share_differences(session: Session) -> list[Difference]:
             differences.append(Difference("online_payment",
                                           amount - int(links.get(payment_id) or 0),
                                           f"online_payments {payment_id}"))
+    return differences
+
+
+def _posting_differences(session: Session, period: Period) -> list[Difference]:
+    """Each batch's posting file (from the first batch that has one) against its payments
+    and spend entries: both stored files intact and alike, balanced per municipality and in
+    total, the bank lines equal to each payment's amount and the self-share lines to its
+    self-share, the expense lines to the spend entries per municipality × service type."""
+    import hashlib
+    import json
+
+    from voucher.accounting.models import PostingFile
+    from voucher.settlement.postings import parse_csv
+
+    first = session.execute(sa.select(sa.func.min(PostingFile.batch_id))).scalar()
+    if first is None:
+        return []
+    municipalities, services = _names(session)
+    by_code = {m.code: m for m in municipalities.values()}
+    service_codes = {s.code: s for s in services.values()}
+    batches = session.execute(
+        sa.select(PaymentBatch, PostingFile)
+        .outerjoin(PostingFile, PostingFile.batch_id == PaymentBatch.id)
+        .where(PaymentBatch.id >= first, period.moments(PaymentBatch.created_at))
+        .order_by(PaymentBatch.id)).all()
+    spend = {}
+    for batch_id, municipality_id, service_type_id, amount in session.execute(
+            sa.select(BudgetEntry.payment_batch_id, Budget.municipality_id,
+                      Budget.service_type_id, sa.func.sum(BudgetEntry.amount_cents))
+            .join(Budget, Budget.id == BudgetEntry.budget_id)
+            .where(BudgetEntry.kind == EntryKind.SPEND,
+                   BudgetEntry.payment_batch_id.in_([b.id for b, _p in batches]))
+            .group_by(BudgetEntry.payment_batch_id, Budget.municipality_id,
+                      Budget.service_type_id)):
+        key = (batch_id, municipalities[municipality_id].code, services[service_type_id].code)
+        spend[key] = int(amount)
+    payments = {}
+    for payment in session.execute(sa.select(Payment).where(
+            Payment.batch_id.in_([b.id for b, _p in batches]))).scalars():
+        payments[payment.end_to_end_id] = payment
+    differences = []
+    compared = ("payment", "kind", "municipality", "service", "account", "cost_centre",
+                "project", "internal_order", "vat_code", "supplier_number", "debit_cents",
+                "credit_cents")
+    for batch, posting in batches:
+        row = f"posting_files {batch.id}"
+        if posting is None:
+            differences.append(Difference("posting_file", batch.total_cents,
+                                          f"payment_batches {batch.id}"))
+            continue
+        if (hashlib.sha256(posting.csv_content).hexdigest() != posting.csv_sha256
+                or hashlib.sha256(posting.json_content).hexdigest() != posting.json_sha256):
+            differences.append(Difference("posting_file", 0, row))
+        try:
+            lines = json.loads(posting.json_content)["lines"]
+            from_csv = parse_csv(posting.csv_content)
+        except (ValueError, KeyError, TypeError):
+            differences.append(Difference("posting_file", 0, row))
+            continue
+        if [tuple(line.get(k) or None for k in compared) for line in lines] != [
+                tuple(line.get(k) or None for k in compared) for line in from_csv]:
+            differences.append(Difference("posting_file", 0, row))
+        debit = sum(line["debit_cents"] for line in lines)
+        credit = sum(line["credit_cents"] for line in lines)
+        balances: dict[str, int] = {}
+        for line in lines:
+            code = line["municipality"]
+            balances[code] = balances.get(code, 0) + line["debit_cents"] - line["credit_cents"]
+        if debit != credit:
+            differences.append(Difference("posting_balance", debit - credit, row))
+        for code, balance in sorted(balances.items()):
+            if balance and debit == credit:
+                differences.append(Difference("posting_balance", balance, row,
+                                              by_code.get(code)))
+        banked: dict[str, int] = {}
+        shared: dict[str, int] = {}
+        expensed: dict[tuple[str, str], int] = {}
+        for line in lines:
+            net = line["debit_cents"] - line["credit_cents"]
+            if line["kind"] == "bank":
+                banked[line["payment"]] = banked.get(line["payment"], 0) - net
+            elif line["kind"] in ("self_share", "recovery"):
+                shared[line["payment"]] = shared.get(line["payment"], 0) + net
+            else:
+                key = (line["municipality"], line["service"])
+                expensed[key] = expensed.get(key, 0) + net
+        own = {key: p for key, p in payments.items() if p.batch_id == batch.id}
+        for key in sorted(set(own) | set(banked)):
+            payment = own.get(key)
+            amount, self_share = ((payment.amount_cents, payment.self_share_cents)
+                                  if payment else (0, 0))
+            if banked.get(key, 0) != amount or shared.get(key, 0) != self_share:
+                differences.append(Difference(
+                    "posting_payments", banked.get(key, 0) - amount,
+                    f"payments {payment.id}" if payment else row,
+                    figures={"bank": banked.get(key, 0), "amount": amount,
+                             "self_shares": shared.get(key, 0), "self_share": self_share}))
+        entries = {(m, s): v for (b, m, s), v in spend.items() if b == batch.id}
+        for key in sorted(set(entries) | set(expensed)):
+            if expensed.get(key, 0) != entries.get(key, 0):
+                differences.append(Difference(
+                    "posting_spend", expensed.get(key, 0) - entries.get(key, 0), row,
+                    by_code.get(key[0]), service_codes.get(key[1]),
+                    figures={"postings": expensed.get(key, 0),
+                             "spend": entries.get(key, 0)}))
     return differences

@@ -18,14 +18,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from voucher import clock
+from voucher.accounting import dimensions
 from voucher.audit.services import Actor, record_event
 from voucher.budgets import ledger
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.errors import DomainError
+from voucher.i18n import format_date
 from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.payments import payouts
 from voucher.redemptions.models import Redemption, RedemptionStatus
-from voucher.settlement import queries
+from voucher.settlement import postings, queries
 from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
 from voucher.settlement.planning import HeldInvoice, SettlementPlan, plan_settlement
 from voucher.settlement.sepa import (
@@ -117,6 +119,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
             rejected.update({by_id[key]: problem for key, problem in problems.items()})
     if sum(plan.spend_by_budget.values()) != plan.total_cents:
         raise SettlementFailed(reason="the lines' budgets do not add up to the invoices")
+    # Refused before any money moves when the books have no place for it (postings.py).
+    refuse_unpostable(session, plan, self_shares)
     _lock_budgets(session, plan)
     total_cents = sum(t.amount_cents for t in transfers)
     batch = PaymentBatch(
@@ -140,6 +144,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
             for t in transfers]:
         raise SettlementFailed(reason="the payments differ from the payment file")
     batch.sepa_xml = sepa_xml
+    posting = postings.write_posting_file(session, batch, payer_name=payer.name,
+                                          payer_iban=payer.iban)
     for payment, planned in zip(payments, plan.payments, strict=True):
         record_event(session, actor, "payment.created", "payment", payment.id,
                      batch_id=batch.id, provider_id=payment.provider_id,
@@ -150,9 +156,35 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
                  up_to=up_to, invoices=plan.invoice_count, lines=plan.line_count,
                  total_cents=batch.total_cents, payments=batch.payment_count,
                  commitment_moves=moved, released_cents=released,
+                 posting_lines=posting.line_count, posting_csv_sha256=posting.csv_sha256,
+                 posting_json_sha256=posting.json_sha256,
                  held=[{"invoice_id": h.invoice_id, "reason": h.reason} for h in plan.held])
     session.flush()
     return SettlementResult(batch=batch, held=plan.held, released_cents=released)
+
+
+def missing_accounting(session: Session, plan: SettlementPlan, *, self_shares: bool,
+                       language: str | None = None) -> list[dimensions.Missing]:
+    """What a run of this plan today could not post: a municipality × service type of its lines
+    without accounting dimensions in force today, the authority's bank account (or, with
+    self-shares passed on, its clearing account), a provider without a supplier number."""
+    pairs = {(m, s) for m, s in session.execute(
+        sa.select(Budget.municipality_id, Budget.service_type_id)
+        .where(Budget.id.in_(list(plan.spend_by_budget))))}
+    return dimensions.missing_for_settlement(
+        session, on=clock.today(), pairs=pairs,
+        provider_ids=[p.provider_id for p in plan.payments], self_shares=self_shares,
+        language=language)
+
+
+def refuse_unpostable(session: Session, plan: SettlementPlan,
+                      self_shares: dict[int, payouts.SelfSharePayout]) -> None:
+    """DimensionsMissing, naming each, for what ``missing_accounting`` finds."""
+    missing = missing_accounting(session, plan, self_shares=any(
+        p.link_ids or p.refund_ids for p in self_shares.values()))
+    if missing:
+        raise dimensions.DimensionsMissing(
+            day=format_date(clock.today()), missing="; ".join(m.describe() for m in missing))
 
 
 def _self_share(self_shares: dict[int, payouts.SelfSharePayout], provider_id: int) -> int:

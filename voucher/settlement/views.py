@@ -21,14 +21,15 @@ from voucher.access import roles
 from voucher.accounts.models import Role
 from voucher.audit.services import record_event
 from voucher.budgets.models import Budget
+from voucher.errors import NotFound
 from voucher.i18n import current_language
 from voucher.money import format_cents
-from voucher.settlement import batches
+from voucher.settlement import batches, postings
 from voucher.settlement import labels as settlement_labels
 from voucher.settlement.batches import BatchNotInState
 from voucher.settlement.forms import PreviewForm, SettlementForm
 from voucher.settlement.planning import HeldInvoice, preview_settlement
-from voucher.settlement.run import Payer, settle_approved_invoices
+from voucher.settlement.run import Payer, missing_accounting, settle_approved_invoices
 from voucher.web import current_actor
 
 bp = Blueprint("settlement", __name__, url_prefix="/admin/settlement")
@@ -51,10 +52,12 @@ def index():
     budgets = {b.id: b for b in session.execute(sa.select(Budget).where(
         Budget.id.in_(list(plan.spend_by_budget)))).scalars()}
     run_form = SettlementForm(data={"up_to": up_to})
+    unpostable = missing_accounting(session, plan, self_shares=bool(preview.self_shares)) \
+        if plan.payments else []
     return render_template("settlement/index.html", form=form, run_form=run_form, plan=plan,
                            budgets=budgets, self_shares=preview.self_shares,
                            total_cents=preview.total_cents,
-                           batches=batches.recent_batches(session),
+                           batches=batches.recent_batches(session), unpostable=unpostable,
                            language=current_language()), 200 if not form.errors else 422
 
 
@@ -95,7 +98,7 @@ def batch(batch_id: int):
         spending=batches.spending_lines(ledger),
         invoices=batches.invoices_by_payment(session, batch_id),
         held=[HeldInvoice.from_json(h) for h in found.held_invoices],
-        language=current_language())
+        posting=postings.find_posting_file(session, batch_id), language=current_language())
 
 
 @bp.get("/batches/<int:batch_id>/pain001.xml")
@@ -132,3 +135,21 @@ def _transition(batch_id: int, move, done: str):
     else:
         flash(done, "success")
     return redirect(url_for(".batch", batch_id=batch_id), code=303)
+
+
+@bp.get("/batches/<int:batch_id>/postings.<any(csv, json):file_format>")
+@roles(Role.ADMIN)
+def posting_file(batch_id: int, file_format: str):
+    """The batch's posting file for the ERP, the bytes stored with the batch."""
+    session = db.session()
+    found = batches.find_batch(session, batch_id)
+    posting = postings.find_posting_file(session, batch_id)
+    if posting is None:
+        raise NotFound()
+    record_event(session, current_actor(), "posting_file.downloaded", "payment_batch",
+                 found.id, format=file_format)
+    content = posting.csv_content if file_format == "csv" else posting.json_content
+    mimetype = "text/csv" if file_format == "csv" else "application/json"
+    return Response(content, mimetype=mimetype, headers={
+        "Content-Disposition":
+            f'attachment; filename="postings-{found.message_id}.{file_format}"'})

@@ -1,0 +1,3 @@
+"""The settlement tests' small world, for the accounting tests."""
+
+from tests.settlement.conftest import settle, world  # noqa: F401
