@@ -8,6 +8,11 @@ for, the spend entries equal the payments' voucher shares, the batch's total and
 its payments. Every payment equals its invoices, every invoice its lines, every line its
 service event; paid invoices have settled events and settled events paid invoices. No voucher
 spends more in a year than it has committed for that year.
+The bank's word: every batch's payments sent = confirmed + rejected (or returned) + awaiting
+confirmation; each payment's state is what the imported bank files say (replayed in order);
+a batch is confirmed exactly when none of its payments awaits the bank; a payment that pays
+again a rejected or returned one has its amounts and provider, and only such a payment is
+paid again (a repayment spends nothing: the spending was the first payment's).
 
 ``find_differences`` returns each difference with the municipality, service, year, amount and
 the row it concerns; an empty list means everything reconciles.
@@ -30,7 +35,15 @@ from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.money import format_cents
 from voucher.municipalities.models import Municipality
 from voucher.redemptions.models import Redemption, RedemptionStatus
-from voucher.settlement.models import Payment, PaymentBatch
+from voucher.settlement.models import (
+    BANK_TRANSITIONS,
+    FAILED,
+    BatchStatus,
+    Payment,
+    PaymentBankStatus,
+    PaymentBankStatusReport,
+    PaymentBatch,
+)
 from voucher.settlement.queries import (
     join_paying_budget,
     open_commitment_by_voucher_year,
@@ -58,6 +71,11 @@ CHECKS = {
                       "from those paid out plus those not yet settled"),
     "payment_self_shares": _l("payment's self-share differs from the self-shares it passed on"),
     "online_payment": _l("online payment differs from its service events or refunds"),
+    "bank_identity": _l("payments sent differ from those confirmed, rejected or returned and "
+                        "awaiting confirmation"),
+    "bank_status": _l("payment's state differs from what the bank's files say"),
+    "batch_confirmed": _l("batch's confirmation differs from its payments' states"),
+    "repayment": _l("payment paid again differs from the rejected or returned payment"),
 }
 
 
@@ -112,7 +130,7 @@ def find_differences(session: Session, period: Period | None = None) -> list[Dif
     period = period or Period()
     return [*_budget_differences(session, period), *_batch_differences(session, period),
             *_invoice_differences(session, period), *_voucher_differences(session, period),
-            *_self_share_differences(session)]
+            *_self_share_differences(session), *_bank_differences(session, period)]
 
 
 def _names(session: Session):
@@ -202,8 +220,10 @@ def _batch_differences(session: Session, period: Period) -> list[Difference]:
         sa.select(BudgetEntry.payment_batch_id, sa.func.sum(BudgetEntry.amount_cents))
         .where(BudgetEntry.kind == EntryKind.SPEND, BudgetEntry.payment_batch_id.in_(batches))
         .group_by(BudgetEntry.payment_batch_id)).all())
+    first = Payment.repays_payment_id.is_(None)  # a repayment spends nothing
     payments = {row[0]: row[1:] for row in session.execute(
-        sa.select(Payment.batch_id, sa.func.sum(Payment.voucher_share_cents),
+        sa.select(Payment.batch_id,
+                  sa.func.sum(sa.case((first, Payment.voucher_share_cents), else_=0)),
                   sa.func.sum(Payment.amount_cents), sa.func.count())
         .where(Payment.batch_id.in_(batches)).group_by(Payment.batch_id))}
     for batch in batches.values():
@@ -219,7 +239,8 @@ def _batch_differences(session: Session, period: Period) -> list[Difference]:
     invoiced = dict(session.execute(
         sa.select(Invoice.payment_id, sa.func.sum(Invoice.voucher_total_cents))
         .where(Invoice.payment_id.is_not(None)).group_by(Invoice.payment_id)).all())
-    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
+    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches),
+                                                            first)
                                    .order_by(Payment.id)).scalars():
         total = int(invoiced.get(payment.id) or 0)
         if payment.voucher_share_cents != total:
@@ -325,7 +346,8 @@ def _self_share_differences(session: Session) -> list[Difference]:
                      .where(OnlineRefund.status == RefundStatus.SUCCEEDED))
     refund_pending = total(sa.select(sa.func.sum(OnlineRefund.amount_cents))
                            .where(OnlineRefund.status == RefundStatus.PENDING))
-    paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents)))
+    paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents))
+                     .where(Payment.repays_payment_id.is_(None)))
     unsettled = total(
         sa.select(sa.func.sum(OnlinePaymentEvent.amount_cents))
         .join(OnlinePayment, OnlinePayment.id == OnlinePaymentEvent.online_payment_id)
@@ -349,7 +371,8 @@ def _self_share_differences(session: Session) -> list[Difference]:
         passed[payment_id] = passed.get(payment_id, 0) - int(amount)
     for payment_id, self_share in session.execute(
             sa.select(Payment.id, Payment.self_share_cents)
-            .where(sa.or_(Payment.self_share_cents != 0, Payment.id.in_(list(passed))))):
+            .where(Payment.repays_payment_id.is_(None),
+                   sa.or_(Payment.self_share_cents != 0, Payment.id.in_(list(passed))))):
         if self_share != passed.get(payment_id, 0):
             differences.append(Difference("payment_self_shares",
                                           self_share - passed.get(payment_id, 0),
@@ -369,4 +392,65 @@ def _self_share_differences(session: Session) -> list[Difference]:
             differences.append(Difference("online_payment",
                                           amount - int(links.get(payment_id) or 0),
                                           f"online_payments {payment_id}"))
+    return differences
+
+
+def _bank_differences(session: Session, period: Period) -> list[Difference]:
+    """The bank's word on the payments of the period's batches (see the module docstring)."""
+    batches = {b.id: b for b in session.execute(
+        sa.select(PaymentBatch).where(period.moments(PaymentBatch.created_at))).scalars()}
+    if not batches:
+        return []
+    payments = list(session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
+                                    .order_by(Payment.id)).scalars())
+    reports: dict[int, list[PaymentBankStatus]] = {}
+    for payment_id, status in session.execute(
+            sa.select(PaymentBankStatusReport.payment_id, PaymentBankStatusReport.status)
+            .where(PaymentBankStatusReport.payment_id.in_([p.id for p in payments]),
+                   PaymentBankStatusReport.effect == "applied")
+            .order_by(PaymentBankStatusReport.id)):
+        reports.setdefault(payment_id, []).append(status)
+    differences = []
+    by_batch: dict[int, dict[str, int]] = {}
+    for payment in payments:
+        figures = by_batch.setdefault(payment.batch_id, {"sent": 0, "confirmed": 0,
+                                                         "failed": 0, "awaiting": 0})
+        figures["sent"] += payment.amount_cents
+        key = {PaymentBankStatus.ACCEPTED: "confirmed", PaymentBankStatus.AWAITING: "awaiting"
+               }.get(payment.bank_status, "failed")
+        figures[key] += payment.amount_cents
+        # Batches confirmed by a click before the bank's files were read count as accepted.
+        state = (PaymentBankStatus.ACCEPTED if batches[payment.batch_id].confirmed_by_user_id
+                 else PaymentBankStatus.AWAITING)
+        for reported in reports.get(payment.id, []):
+            state = reported if reported in BANK_TRANSITIONS[state] else state
+        if state != payment.bank_status:
+            differences.append(Difference("bank_status", payment.amount_cents,
+                                          f"payments {payment.id}",
+                                          figures={"state": payment.bank_status.value,
+                                                   "files": state.value}))
+    for batch_id, figures in sorted(by_batch.items()):
+        batch = batches[batch_id]
+        told = figures["confirmed"] + figures["failed"] + figures["awaiting"]
+        if figures["sent"] != told or batch.total_cents != figures["sent"]:
+            differences.append(Difference("bank_identity", batch.total_cents - told,
+                                          f"payment_batches {batch_id}", figures=figures))
+        confirmed = batch.status == BatchStatus.CONFIRMED
+        if confirmed != (figures["awaiting"] == 0):
+            differences.append(Difference("batch_confirmed", figures["awaiting"],
+                                          f"payment_batches {batch_id}", figures=figures))
+    repaid = {p.id: p for p in session.execute(sa.select(Payment).where(Payment.id.in_(
+        [p.repays_payment_id for p in payments if p.repays_payment_id]))).scalars()}
+    for payment in payments:
+        if payment.repays_payment_id is None:
+            continue
+        original = repaid[payment.repays_payment_id]
+        if (original.bank_status not in FAILED or original.provider_id != payment.provider_id
+                or (original.amount_cents, original.voucher_share_cents,
+                    original.self_share_cents) != (payment.amount_cents,
+                                                   payment.voucher_share_cents,
+                                                   payment.self_share_cents)):
+            differences.append(Difference("repayment",
+                                          payment.amount_cents - original.amount_cents,
+                                          f"payments {payment.id}"))
     return differences
