@@ -58,7 +58,7 @@ from voucher.providers.models import (
 )
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.reviews.models import ReviewRequest
-from voucher.settlement.models import PaymentBatch
+from voucher.settlement.models import BankFeedbackFile, PaymentBatch
 from voucher.vouchers.models import (
     AssignmentStatus,
     DecisionDelivery,
@@ -66,6 +66,22 @@ from voucher.vouchers.models import (
     Voucher,
     VoucherAssignment,
 )
+
+
+def _bank_file(db, batch: PaymentBatch) -> BankFeedbackFile:
+    """The bank's status report on the batch, imported."""
+    from voucher import clock
+    from voucher.audit.services import Actor
+    from voucher.demo import bank_files
+    from voucher.settlement.bank_feedback import import_bank_file
+
+    sent = bank_files.read_payment_file(batch.sepa_xml)
+    content = bank_files.status_report(sent, message_id="MATRIX-1", created_at=clock.now(),
+                                       group_status="ACTC")
+    return import_bank_file(db, content=content, filename="pain002.xml",
+                            actor=Actor.system("test"), source="upload",
+                            max_bytes=10_000_000).file
+
 
 # --- Personas -------------------------------------------------------------------------------
 
@@ -227,7 +243,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "settlement.batch": allow(ADMIN),
     "settlement.download": allow(ADMIN),
     "settlement.mark_sent": allow(ADMIN),
-    "settlement.confirm_paid": allow(ADMIN),
+    "settlement.import_bank_file": allow(ADMIN),
+    "settlement.bank_file": allow(ADMIN),
+    "settlement.approve_retry": allow(ADMIN),
     "vouchers.policy": allow(ADMIN),
     "reports.reconciliation": allow(ADMIN),
     # Reports: every case manager sees the figures of their own municipalities; these three are
@@ -334,6 +352,7 @@ class World:
     income_table: IncomeTable
     message: OutboxMessage
     batch: PaymentBatch
+    bank_file: BankFeedbackFile
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     alert: OperatorAlert
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
@@ -437,6 +456,7 @@ def build_world(db) -> World:
         income_table=_one(db, sa.select(IncomeTable)),
         message=_one(db, sa.select(OutboxMessage)),
         batch=_one(db, sa.select(PaymentBatch)),
+        bank_file=_bank_file(db, _one(db, sa.select(PaymentBatch))),
         online_payment_a=_pending_payment(db, aino),
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
@@ -533,6 +553,7 @@ PARAMETERS = {
     "rate_id": lambda w: w.rate.id,
     "message_id": lambda w: w.message.id,
     "batch_id": lambda w: w.batch.id,
+    "file_id": lambda w: w.bank_file.id,
     "fmt": lambda w: "csv",
     "file_format": lambda w: "json",
     "payment_id": lambda w: w.online_payment_a.id,

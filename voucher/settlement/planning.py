@@ -80,6 +80,19 @@ HOLD_REASONS = {
 }
 
 
+#: The parts of a structured address, as a message names what is missing.
+ADDRESS_PARTS = {"street": _l("street address"), "postcode": _l("postcode"),
+                 "town": _l("town")}
+
+
+def _name_parts(params: dict) -> dict:
+    """A message's ``missing`` (address part codes, comma-separated) in the reader's words."""
+    if "missing" not in params:
+        return params
+    parts = [str(ADDRESS_PARTS.get(part, part)) for part in params["missing"].split(", ")]
+    return {**params, "missing": ", ".join(parts)}
+
+
 @dataclass(frozen=True)
 class HeldInvoice:
     invoice_id: int
@@ -92,7 +105,7 @@ class HeldInvoice:
         params = {key: format_cents(value, language) if key.endswith("_cents") else value
                   for key, value in self.params.items()}
         params = {key.removesuffix("_cents"): value for key, value in params.items()}
-        return str(HOLD_REASONS[self.reason]) % params
+        return str(HOLD_REASONS[self.reason]) % _name_parts(params)
 
     def as_json(self) -> dict:
         return {"invoice_id": self.invoice_id, "number": self.number, "provider": self.provider,
@@ -161,7 +174,7 @@ class WaitingRepayment:
     params: dict
 
     def message(self) -> str:
-        return str(WAIT_REASONS[self.reason]) % self.params
+        return str(WAIT_REASONS[self.reason]) % _name_parts(self.params)
 
 
 @dataclass(frozen=True)
