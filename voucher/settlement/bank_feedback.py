@@ -136,7 +136,7 @@ class ImportResult:
 
 # Reading -----------------------------------------------------------------------------------
 
-@functools.cache
+@functools.lru_cache(maxsize=len(MESSAGE_TYPES))
 def _schema(message_type: str):
     import xmlschema  # imported late: it is slow to import and only needed here
 

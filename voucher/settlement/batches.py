@@ -105,6 +105,10 @@ class BankFigures:
     def sent_cents(self) -> int:
         return sum(self.cents.values())
 
+    @property
+    def sent_count(self) -> int:
+        return sum(self.counts.values())
+
 
 def bank_figures(session: Session, batch_id: int | None = None) -> BankFigures:
     """Per bank status, the payments' count and amount (of one batch, or of all)."""

@@ -439,8 +439,9 @@ def _bank_differences(session: Session, period: Period) -> list[Difference]:
         if confirmed != (figures["awaiting"] == 0):
             differences.append(Difference("batch_confirmed", figures["awaiting"],
                                           f"payment_batches {batch_id}", figures=figures))
-    repaid = {p.id: p for p in session.execute(sa.select(Payment).where(Payment.id.in_(
-        [p.repays_payment_id for p in payments if p.repays_payment_id]))).scalars()}
+    repays = [p.repays_payment_id for p in payments if p.repays_payment_id]
+    repaid = {p.id: p for p in session.execute(sa.select(Payment).where(
+        Payment.id.in_(repays))).scalars()} if repays else {}
     for payment in payments:
         if payment.repays_payment_id is None:
             continue

@@ -210,7 +210,7 @@ def _structured_reference(remittance: ET.Element, reference: str, space: str) ->
     ET.SubElement(creditor_ref, f"{{{space}}}Ref").text = reference.replace(" ", "").upper()
 
 
-@functools.cache
+@functools.lru_cache(maxsize=len(FORMATS))
 def _schema(schema: str = DEFAULT_FORMAT):
     import xmlschema  # imported late: it is slow to import and only needed here
 
