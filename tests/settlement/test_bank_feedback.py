@@ -312,3 +312,7 @@ def test_the_provider_sees_a_returned_payment_with_the_reason(client, auth, db, 
     page = client.get("/provider/self-shares").get_data(as_text=True)
     assert "palautunut" in page and "AC04" in page and "Closed" in page
     assert "maksetaan uudelleen" in page
+    invoice = db.execute(sa.select(Invoice).where(
+        Invoice.provider_id == paid.kuura.id)).scalar_one()
+    detail = client.get(f"/provider/invoices/{invoice.id}").get_data(as_text=True)
+    assert "Maksu ei tullut perille tilille" in detail and "AC04" in detail

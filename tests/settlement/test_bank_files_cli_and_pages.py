@@ -171,3 +171,22 @@ def test_the_03_setting_writes_the_old_file_without_requiring_addresses(app, db,
     assert batch.file_format == "pain.001.001.03"
     assert "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03" in batch.sepa_xml
     assert len(batch.payments) == 1
+
+
+def test_the_invoice_says_its_payment_failed_and_then_that_it_was_paid_again(
+        client, admin, db, sent, settle):
+    from voucher.invoicing.models import Invoice
+
+    first = db.execute(sa.select(Payment).where(Payment.end_to_end_id == sent.ids[0])).scalar_one()
+    invoice = db.execute(sa.select(Invoice).where(Invoice.payment_id == first.id)).scalar_one()
+    db.commit()
+    _upload(client, _report(sent, {sent.ids[0]: ("RJCT", "AC04", "Tili lopetettu")}))
+    page = _text(client.get(f"/admin/invoices/{invoice.id}"))
+    assert "Maksu ei tullut perille tilille" in page and "Tili lopetettu" in page
+    db.rollback()
+    provider = db.get(type(sent.aurinko), first.provider_id)
+    provider.iban = "FI5810171000000122"
+    db.commit()
+    settle()
+    page = _text(client.get(f"/admin/invoices/{invoice.id}"))
+    assert "Maksettu uudelleen" in page and "FI5810171000000122" in page

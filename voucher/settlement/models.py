@@ -127,6 +127,10 @@ class Payment(Base):
     retry_approved_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     batch: Mapped[PaymentBatch] = relationship(back_populates="payments")
+    #: The payment that paid this one again, once it has been (loaded only where shown).
+    repaid_by: Mapped[Payment | None] = relationship(
+        primaryjoin="Payment.id == foreign(Payment.repays_payment_id)", uselist=False,
+        viewonly=True)
 
     @property
     def failed(self) -> bool:
