@@ -404,12 +404,23 @@ def _bank_differences(session: Session, period: Period) -> list[Difference]:
     payments = list(session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
                                     .order_by(Payment.id)).scalars())
     reports: dict[int, list[PaymentBankStatus]] = {}
-    for payment_id, status in session.execute(
-            sa.select(PaymentBankStatusReport.payment_id, PaymentBankStatusReport.status)
-            .where(PaymentBankStatusReport.payment_id.in_([p.id for p in payments]),
-                   PaymentBankStatusReport.effect == "applied")
+    named: set[int] = set()  # payments the bank's files have named at all
+    for payment_id, status, effect in session.execute(
+            sa.select(PaymentBankStatusReport.payment_id, PaymentBankStatusReport.status,
+                      PaymentBankStatusReport.effect)
+            .where(PaymentBankStatusReport.payment_id.in_([p.id for p in payments]))
             .order_by(PaymentBankStatusReport.id)):
-        reports.setdefault(payment_id, []).append(status)
+        named.add(payment_id)
+        if effect == "applied":
+            reports.setdefault(payment_id, []).append(status)
+
+
+    def accepted_before_files(payment: Payment) -> bool:
+        """Confirmed by the click that migration 0016 replaced (or in a confirmed batch no
+        file has named the payment of): the migration counts it as accepted."""
+        batch = batches[payment.batch_id]
+        return batch.confirmed_by_user_id is not None or (
+            batch.status == BatchStatus.CONFIRMED and payment.id not in named)
     differences = []
     by_batch: dict[int, dict[str, int]] = {}
     for payment in payments:
@@ -419,8 +430,7 @@ def _bank_differences(session: Session, period: Period) -> list[Difference]:
         key = {PaymentBankStatus.ACCEPTED: "confirmed", PaymentBankStatus.AWAITING: "awaiting"
                }.get(payment.bank_status, "failed")
         figures[key] += payment.amount_cents
-        # Batches confirmed by a click before the bank's files were read count as accepted.
-        state = (PaymentBankStatus.ACCEPTED if batches[payment.batch_id].confirmed_by_user_id
+        state = (PaymentBankStatus.ACCEPTED if accepted_before_files(payment)
                  else PaymentBankStatus.AWAITING)
         for reported in reports.get(payment.id, []):
             state = reported if reported in BANK_TRANSITIONS[state] else state
