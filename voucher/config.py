@@ -82,6 +82,11 @@ PRODUCTION_REQUIRED = {
     "VOUCHER_AUTHORITY_OVT": "the authority's e-invoice address (OVT code), e.g. 003712345671",
     "VOUCHER_AUTHORITY_EINVOICE_OPERATOR": (
         "the intermediator id of the authority's e-invoice operator, e.g. 003721291126"),
+    "VOUCHER_AUTHORITY_STREET": (
+        "the authority's street address, the debtor's structured address in pain.001.001.09 "
+        "payment files, e.g. 'Kauppatie 1'"),
+    "VOUCHER_AUTHORITY_POSTCODE": "the postcode of that address, e.g. 84100",
+    "VOUCHER_AUTHORITY_TOWN": "the town of that address, e.g. Ylivieska",
     "VOUCHER_DECISION_DELEGATION": (
         "the delegation by which case managers make voucher decisions, as the decision letter "
         "cites it, e.g. 'Perusturvalautakunnan delegointipäätös 12.1.2026 § 5' "
@@ -113,6 +118,9 @@ DEVELOPMENT_DEFAULTS = {
     "VOUCHER_AUTHORITY_BUSINESS_ID": "0213456-3",
     "VOUCHER_AUTHORITY_OVT": "003702134563",
     "VOUCHER_AUTHORITY_EINVOICE_OPERATOR": "003721291126",
+    "VOUCHER_AUTHORITY_STREET": "Kauppatie 1",
+    "VOUCHER_AUTHORITY_POSTCODE": "84100",
+    "VOUCHER_AUTHORITY_TOWN": "Ylivieska",
     "VOUCHER_DECISION_DELEGATION": "Perusturvalautakunnan delegointipäätös 12.1.2026 § 5",
     "VOUCHER_DECISION_DELEGATION_SV": "Grundtrygghetsnämndens delegeringsbeslut 12.1.2026 § 5",
     "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja, perusturvalautakunta 15.1.2026 § 4",
@@ -142,6 +150,7 @@ def _settings_problems(production: bool) -> list[str]:
         problems += _unsafe_in_production()
     problems += _malformed_identity_keys()
     problems += _malformed_account()
+    problems += _malformed_payment_file()
     problems += _saml_problems(production)
     return problems
 
@@ -261,6 +270,24 @@ def _malformed_einvoice_address() -> list[str]:
     return problems
 
 
+#: The pain.001 versions a payment file can be written in (voucher.settlement.sepa.FORMATS).
+PAYMENT_FILE_FORMATS = ("pain.001.001.09", "pain.001.001.03")
+
+
+def _malformed_payment_file() -> list[str]:
+    problems = []
+    chosen = _env("VOUCHER_PAYMENT_FILE_FORMAT")
+    if chosen is not None and chosen not in PAYMENT_FILE_FORMATS:
+        problems.append(f"VOUCHER_PAYMENT_FILE_FORMAT must be one of "
+                        f"{', '.join(PAYMENT_FILE_FORMATS)}, got {chosen!r}.")
+    country = _env("VOUCHER_AUTHORITY_COUNTRY")
+    if country is not None and not (len(country) == 2 and country.isalpha()
+                                    and country.isupper()):
+        problems.append("VOUCHER_AUTHORITY_COUNTRY must be a two-letter ISO 3166 country code "
+                        f"such as FI, got {country!r}.")
+    return problems
+
+
 def _setting(name: str, production: bool) -> str | None:
     """A required setting: the environment's, or in development and tests a stand-in."""
     return _env(name, None if production else DEVELOPMENT_DEFAULTS.get(name))
@@ -337,6 +364,14 @@ def load_config(env: str | None = None) -> dict:
         "AUTHORITY_OVT": _setting("VOUCHER_AUTHORITY_OVT", production),
         "AUTHORITY_EINVOICE_OPERATOR": _setting("VOUCHER_AUTHORITY_EINVOICE_OPERATOR",
                                                 production),
+        #: The authority's structured address (the debtor's PstlAdr in pain.001.001.09).
+        "AUTHORITY_STREET": _setting("VOUCHER_AUTHORITY_STREET", production),
+        "AUTHORITY_POSTCODE": _setting("VOUCHER_AUTHORITY_POSTCODE", production),
+        "AUTHORITY_TOWN": _setting("VOUCHER_AUTHORITY_TOWN", production),
+        "AUTHORITY_COUNTRY": _env("VOUCHER_AUTHORITY_COUNTRY", "FI"),
+        #: The pain.001 version of the payment files: .09, or .03 for a bank that still
+        #: wants it.
+        "PAYMENT_FILE_FORMAT": _env("VOUCHER_PAYMENT_FILE_FORMAT", PAYMENT_FILE_FORMATS[0]),
         # What the decision letters cite and where requests for review go (fi, and sv when it
         # differs; an English letter uses the Finnish text).
         **{key: _setting(f"VOUCHER_{key}", production)

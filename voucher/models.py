@@ -44,7 +44,12 @@ from voucher.providers.models import (  # noqa: F401
 from voucher.rate_limits import RateLimitCounter  # noqa: F401
 from voucher.redemptions.models import CsvImport, Redemption  # noqa: F401
 from voucher.reviews.models import ReviewRequest  # noqa: F401
-from voucher.settlement.models import Payment, PaymentBatch  # noqa: F401
+from voucher.settlement.models import (  # noqa: F401
+    BankFeedbackFile,
+    Payment,
+    PaymentBankStatusReport,
+    PaymentBatch,
+)
 from voucher.vouchers.models import (  # noqa: F401
     Voucher,
     VoucherAssignment,

@@ -8,8 +8,11 @@ import xmlschema
 from playwright.sync_api import expect
 
 from tests.browser.conftest import axe_check, login
+from voucher import clock
 from voucher.budgets.models import Budget
+from voucher.demo import bank_files
 from voucher.money import format_cents
+from voucher.settlement.models import PaymentBatch
 from voucher.settlement.planning import plan_settlement
 from voucher.settlement.sepa import _schema
 
@@ -70,8 +73,24 @@ def test_admin_settles_downloads_the_file_and_reads_the_reports(page, demo, tmp_
     page.get_by_role("button", name="Merkitse lähetetyksi pankkiin").click()
     expect(page.get_by_text("Maksuerä on merkitty lähetetyksi pankkiin.")).to_be_visible()
     axe_check(page)
-    page.get_by_role("button", name="Merkitse vahvistetuksi maksetuksi").click()
-    expect(page.get_by_text("vahvistettu maksetuksi", exact=True)).to_be_visible()
+    # The bank, not a click, confirms the batch: its debit notification is imported.
+    demo.rollback()
+    batch = demo.execute(sa.select(PaymentBatch).order_by(PaymentBatch.id.desc())
+                         ).scalars().first()
+    sent = bank_files.read_payment_file(batch.sepa_xml)
+    notification = tmp_path / "camt054.xml"
+    notification.write_bytes(bank_files.debit_notification(
+        sent, message_id="CAMT054-BROWSER", created_at=clock.now(), booked_on=clock.today(),
+        debited=[t.end_to_end_id for t in sent.transfers]))
+    demo.rollback()
+    page.get_by_role("link", name="Lue pankin tilaraportti").click()
+    axe_check(page)
+    page.get_by_label("Pankin tiedosto (XML)").set_input_files(str(notification))
+    page.get_by_role("button", name="Lue tiedosto").click()
+    expect(page.get_by_text(re.compile("Pankin tiedosto luettiin"))).to_be_visible()
+    axe_check(page)
+    page.goto(f"/admin/settlement/batches/{batch.id}")
+    expect(page.get_by_text("pankin vahvistama", exact=True).first).to_be_visible()
     axe_check(page)
 
     _menu(page, "Raportit")

@@ -59,7 +59,7 @@ from voucher.providers.models import (
 )
 from voucher.redemptions.models import Redemption, RedemptionStatus
 from voucher.reviews.models import ReviewRequest
-from voucher.settlement.models import PaymentBatch
+from voucher.settlement.models import BankFeedbackFile, PaymentBatch
 from voucher.vouchers.models import (
     AssignmentStatus,
     DecisionDelivery,
@@ -67,6 +67,22 @@ from voucher.vouchers.models import (
     Voucher,
     VoucherAssignment,
 )
+
+
+def _bank_file(db, batch: PaymentBatch) -> BankFeedbackFile:
+    """The bank's status report on the batch, imported."""
+    from voucher import clock
+    from voucher.audit.services import Actor
+    from voucher.demo import bank_files
+    from voucher.settlement.bank_feedback import import_bank_file
+
+    sent = bank_files.read_payment_file(batch.sepa_xml)
+    content = bank_files.status_report(sent, message_id="MATRIX-1", created_at=clock.now(),
+                                       group_status="ACTC")
+    return import_bank_file(db, content=content, filename="pain002.xml",
+                            actor=Actor.system("test"), source="upload",
+                            max_bytes=10_000_000).file
+
 
 # --- Personas -------------------------------------------------------------------------------
 
@@ -230,7 +246,6 @@ ACCESS: dict[str, dict[str, str]] = {
     "settlement.batch": allow(ADMIN),
     "settlement.download": allow(ADMIN),
     "settlement.mark_sent": allow(ADMIN),
-    "settlement.confirm_paid": allow(ADMIN),
     "settlement.posting_file": allow(ADMIN),
     "accounting.index": allow(ADMIN),
     "accounting.service": allow(ADMIN),
@@ -238,6 +253,9 @@ ACCESS: dict[str, dict[str, str]] = {
     "accounting.cancel": allow(ADMIN),
     "accounting.supplier": allow(ADMIN),
     "accounting.cancel_supplier": allow(ADMIN),
+    "settlement.import_bank_file": allow(ADMIN),
+    "settlement.bank_file": allow(ADMIN),
+    "settlement.approve_retry": allow(ADMIN),
     "vouchers.policy": allow(ADMIN),
     "reports.reconciliation": allow(ADMIN),
     # Reports: every case manager sees the figures of their own municipalities; these three are
@@ -347,6 +365,7 @@ class World:
     batch: PaymentBatch
     dimensions: AccountingDimensions
     supplier_number: SupplierNumber
+    bank_file: BankFeedbackFile
     online_payment_a: OnlinePayment  # A's card payment, waiting for the bank
     alert: OperatorAlert
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
@@ -453,6 +472,7 @@ def build_world(db) -> World:
         dimensions=_one(db, sa.select(AccountingDimensions).order_by(AccountingDimensions.id)),
         supplier_number=_one(db, sa.select(SupplierNumber).where(
             SupplierNumber.provider_id == provider_p.id)),
+        bank_file=_bank_file(db, _one(db, sa.select(PaymentBatch))),
         online_payment_a=_pending_payment(db, aino),
         alert=raise_alert(db, kind=UNKNOWN_INTENT, key="matrix:unknown", type="x",
                           event_id="evt_matrix", intent_id="pi_matrix"),
@@ -549,6 +569,7 @@ PARAMETERS = {
     "rate_id": lambda w: w.rate.id,
     "message_id": lambda w: w.message.id,
     "batch_id": lambda w: w.batch.id,
+    "file_id": lambda w: w.bank_file.id,
     "fmt": lambda w: "csv",
     "municipality_id": lambda w: w.client_a.municipality_id,
     ("accounting.service", "service_type_id"): lambda w: w.voucher_a.service_type_id,

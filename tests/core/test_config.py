@@ -34,6 +34,9 @@ PRODUCTION = {
     "VOUCHER_AUTHORITY_BUSINESS_ID": "0245678-1",
     "VOUCHER_AUTHORITY_OVT": "003702456781",
     "VOUCHER_AUTHORITY_EINVOICE_OPERATOR": "003721291126",
+    "VOUCHER_AUTHORITY_STREET": "Hallintokatu 1",
+    "VOUCHER_AUTHORITY_POSTCODE": "84100",
+    "VOUCHER_AUTHORITY_TOWN": "Ylivieska",
     "VOUCHER_DECISION_DELEGATION": "Hyvinvointilautakunnan delegointipäätös 1.1.2027 § 3",
     "VOUCHER_VOUCHER_RULES": "Palvelusetelin sääntökirja 1.1.2027",
     "VOUCHER_REGISTRY_ADDRESS": "Kirjaamo, PL 1, 00100 Esimerkki",
@@ -139,6 +142,8 @@ def test_production_refuses_the_published_development_and_demo_values(
     ("VOUCHER_AUTHORITY_EINVOICE_OPERATOR", "bad id!", "not an operator's intermediator id"),
     ("VOUCHER_IDENTITY_KEYS", "not-a-fernet-key", "must be Fernet keys"),
     ("VOUCHER_RATELIMIT_STORAGE_URI", "memory://", "counts apart in every worker"),
+    ("VOUCHER_PAYMENT_FILE_FORMAT", "pain.001.001.02", "must be one of pain.001.001.09"),
+    ("VOUCHER_AUTHORITY_COUNTRY", "Finland", "two-letter ISO 3166 country code"),
 ])
 def test_production_refuses_unsafe_or_malformed_values(environment, name, value, says):
     environment(**{**PRODUCTION, name: value})
@@ -216,3 +221,21 @@ def test_a_complete_saml_configuration_starts(environment, tmp_path):
     config = load_config()
     assert config["SAML_ENTITY_ID"] == "https://palveluseteli.example.fi/saml"
     assert config["SAML_CLOCK_SKEW_SECONDS"] == 60
+
+
+def test_the_payment_file_is_pain_001_001_09_with_the_authoritys_address(environment):
+    environment(**PRODUCTION)
+    config = load_config()
+    assert config["PAYMENT_FILE_FORMAT"] == "pain.001.001.09"
+    assert (config["AUTHORITY_STREET"], config["AUTHORITY_POSTCODE"], config["AUTHORITY_TOWN"],
+            config["AUTHORITY_COUNTRY"]) == ("Hallintokatu 1", "84100", "Ylivieska", "FI")
+    environment(**{**PRODUCTION, "VOUCHER_PAYMENT_FILE_FORMAT": "pain.001.001.03"})
+    assert load_config()["PAYMENT_FILE_FORMAT"] == "pain.001.001.03"
+
+
+@pytest.mark.parametrize("name", ["VOUCHER_AUTHORITY_STREET", "VOUCHER_AUTHORITY_POSTCODE",
+                                  "VOUCHER_AUTHORITY_TOWN"])
+def test_production_needs_the_authoritys_address(environment, name):
+    environment(**{key: value for key, value in PRODUCTION.items() if key != name})
+    with pytest.raises(ConfigError, match=f"{name} is not set"):
+        load_config()

@@ -1,4 +1,5 @@
-"""The pain.001.001.03 file: built by sepaxml, validated against the XSD for real."""
+"""The payment file, pain.001.001.09 (and .03 behind the setting): built by sepaxml, validated
+against the XSDs sepaxml ships, for real."""
 
 import datetime as dt
 import xml.etree.ElementTree as ET
@@ -8,24 +9,29 @@ import pytest
 from voucher import clock
 from voucher.invoicing.reference import is_valid_reference, reference_for_invoice
 from voucher.settlement.sepa import (
-    NAMESPACE,
+    Address,
     CreditTransfer,
     InvalidPaymentFile,
     build_payment_file,
     is_valid_account,
+    namespace,
     next_banking_day,
     remittance_for,
     validate_payment_file,
 )
 
-NS = {"p": NAMESPACE}
+OLD = "pain.001.001.03"
+NS = {"p": namespace(OLD)}
+NS09 = {"p": namespace("pain.001.001.09")}
+KALLIO = Address("Kauppatie 1", "84100", "Ylivieska")
 
 
-def _file(*transfers):
+def _file(*transfers, schema=OLD, debtor_address=None):
     return build_payment_file(
         message_id="PS20261124120000ABCDE", created_at=clock.now(),
         execution_on=dt.date(2026, 11, 25), debtor_name="Peruspalvelukuntayhtymä Kallio",
-        debtor_iban="FI49 5000 9420 0287 30", debtor_bic="OKOYFIHH", transfers=list(transfers))
+        debtor_iban="FI49 5000 9420 0287 30", debtor_bic="OKOYFIHH", transfers=list(transfers),
+        schema=schema, debtor_address=debtor_address)
 
 
 def test_a_payment_file_has_the_header_amounts_and_references():
@@ -88,3 +94,46 @@ def test_remittance_fits_in_140_characters():
 def test_payments_go_out_on_the_next_banking_day():
     assert next_banking_day(dt.date(2026, 11, 24)) == dt.date(2026, 11, 25)
     assert next_banking_day(dt.date(2026, 11, 27)) == dt.date(2026, 11, 30)
+
+
+def test_a_pain_001_001_09_file_has_structured_addresses_and_validates():
+    xml = _file(
+        CreditTransfer("E1", "Hoivapalvelu Äijälä Oy", "FI2112345600000785", "NDEAFIHH", 12345,
+                       reference_for_invoice(1), "Lasku/Faktura 1",
+                       Address("Asematie 3", "85500", "Nivala")),
+        CreditTransfer("E2", "Kuura Oy", "FI5810171000000122", None, 99, None, "Laskut 2-3",
+                       Address("Kalliontie 21", "85500", "Nivala")),
+        schema="pain.001.001.09", debtor_address=KALLIO)
+    validate_payment_file(xml)
+    root = ET.fromstring(xml)  # noqa: S314 (our own document)
+    assert root.tag == "{urn:iso:std:iso:20022:tech:xsd:pain.001.001.09}Document"
+    info = root.find("p:CstmrCdtTrfInitn/p:PmtInf", NS09)
+    assert info.find("p:ReqdExctnDt/p:Dt", NS09).text == "2026-11-25"
+    debtor = info.find("p:Dbtr/p:PstlAdr", NS09)
+    assert [debtor.find(f"p:{name}", NS09).text for name in ("StrtNm", "PstCd", "TwnNm",
+                                                             "Ctry")] == [
+        "Kauppatie 1", "84100", "Ylivieska", "FI"]
+    assert info.find("p:DbtrAgt/p:FinInstnId/p:BICFI", NS09).text == "OKOYFIHH"
+    first, second = info.findall("p:CdtTrfTxInf", NS09)
+    address = first.find("p:Cdtr/p:PstlAdr", NS09)
+    assert (address.find("p:StrtNm", NS09).text, address.find("p:PstCd", NS09).text,
+            address.find("p:TwnNm", NS09).text, address.find("p:Ctry", NS09).text) == (
+        "Asematie 3", "85500", "Nivala", "FI")
+    assert first.find("p:CdtrAgt/p:FinInstnId/p:BICFI", NS09).text == "NDEAFIHH"
+    assert first.find("p:RmtInf/p:Strd/p:CdtrRefInf/p:Ref", NS09).text == "10000016"
+    assert second.find("p:PmtId/p:EndToEndId", NS09).text == "E2"
+
+
+def test_the_09_schema_is_real():
+    xml = _file(CreditTransfer("E1", "Kuura Oy", "FI5810171000000122", None, 100, None, "x",
+                               Address("Katu 1", "84100", "Ylivieska")),
+                schema="pain.001.001.09", debtor_address=KALLIO)
+    with pytest.raises(InvalidPaymentFile, match=r"pain\.001\.001\.09"):
+        validate_payment_file(xml.replace("<Ctry>FI</Ctry>", "<Ctry>Finland</Ctry>", 1))
+    with pytest.raises(InvalidPaymentFile):
+        validate_payment_file(xml.replace("<Dt>2026-11-25</Dt>", "<Dt>25.11.2026</Dt>"))
+
+
+def test_an_address_knows_what_it_lacks():
+    assert Address("Katu 1", "84100", "Ylivieska").missing == []
+    assert Address(" ", None, "Ylivieska").missing == ["street", "postcode"]

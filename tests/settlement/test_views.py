@@ -1,5 +1,6 @@
 """The settlement pages: preview, run, batch, payment file, sent and confirmed; admins only."""
 
+import io
 import re
 
 import pytest
@@ -8,8 +9,10 @@ import sqlalchemy as sa
 from tests import factories
 from tests.conftest import csrf_token_from, post_form
 from tests.settlement.conftest import events, voucher_for
+from voucher import clock
 from voucher.accounts.models import Role
 from voucher.audit.models import AuditEvent
+from voucher.demo import bank_files
 from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.settlement.models import BatchStatus, PaymentBatch
 from voucher.settlement.sepa import validate_payment_file
@@ -65,26 +68,35 @@ def test_the_admin_runs_settlement_and_the_batch_page_shows_it(client, auth, app
         AuditEvent.action == "payment_batch.downloaded")).scalar() == 1
 
 
-def test_a_batch_is_marked_sent_and_then_confirmed_paid_once(client, auth, approved, db):
+def test_a_batch_is_marked_sent_once_and_confirmed_only_by_the_bank(client, auth, approved, db):
     auth.login("boss@example.fi", factories.PASSWORD)
     post_form(client, "/admin/settlement/run", {}, form_page="/admin/settlement/")
-    batch_id = db.execute(sa.select(PaymentBatch.id)).scalar_one()
-    page = f"/admin/settlement/batches/{batch_id}"
+    batch = db.execute(sa.select(PaymentBatch)).scalar_one()
+    page = f"/admin/settlement/batches/{batch.id}"
 
-    confirm_first = post_form(client, f"{page}/confirmed", {}, form_page=page,
-                              follow_redirects=True)
-    assert "Maksuerä on jo luotu." in _text(confirm_first)
     post_form(client, f"{page}/sent", {}, form_page=page)
     sent_twice = post_form(client, f"{page}/sent", {}, form_page=page, follow_redirects=True)
     assert "Maksuerä on jo lähetetty pankkiin." in _text(sent_twice)
-    confirmed = post_form(client, f"{page}/confirmed", {}, form_page=page, follow_redirects=True)
-    assert "Maksuerä on merkitty pankin vahvistamaksi." in _text(confirmed)
+    # No click confirms a batch: the bank does, with its file.
+    assert post_form(client, f"{page}/confirmed", {}, form_page=page).status_code == 404
+    assert "Merkitse pankin vahvistamaksi" not in _text(client.get(page))
+
+    sent = bank_files.read_payment_file(batch.sepa_xml)
+    content = bank_files.debit_notification(
+        sent, message_id="CAMT-1", created_at=clock.now(), booked_on=clock.today(),
+        debited=[t.end_to_end_id for t in sent.transfers])
+    response = client.post("/admin/settlement/bank-files", data={
+        "csrf_token": csrf_token_from(client.get("/admin/settlement/")),
+        "file": (io.BytesIO(content), "camt054.xml")}, content_type="multipart/form-data",
+        follow_redirects=True)
+    assert "Pankin tiedosto luettiin" in _text(response)
 
     db.commit()
-    batch = db.get(PaymentBatch, batch_id)
+    db.refresh(batch)
     assert batch.status == BatchStatus.CONFIRMED and batch.sent_at and batch.confirmed_at
+    assert batch.confirmed_by_user_id is None
     actions = [a for (a,) in db.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id))]
-    assert actions[-2:] == ["payment_batch.sent", "payment_batch.confirmed"]
+    assert actions[-2:] == ["payment_batch.confirmed", "bank_file.imported"]
 
 
 def test_nothing_to_pay_is_said_plainly(client, auth, db, world):

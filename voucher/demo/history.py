@@ -23,6 +23,7 @@ from voucher import clock
 from voucher.accounts.models import User
 from voucher.audit.services import Actor
 from voucher.catalogue.models import ServiceType
+from voucher.demo import bank_files
 from voucher.demo.history_people import (
     MARK,
     HistoryVoucher,
@@ -37,7 +38,8 @@ from voucher.municipalities.models import Municipality
 from voucher.providers.models import Provider
 from voucher.providers.pricing import approved_price_on
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
-from voucher.settlement.batches import confirm_batch_paid, mark_batch_sent
+from voucher.settlement.bank_feedback import import_bank_file
+from voucher.settlement.batches import mark_batch_sent
 from voucher.settlement.run import Payer, settle_approved_invoices
 from voucher.vouchers.models import Recurrence, Voucher, VoucherPeriod, VoucherStatus
 
@@ -201,7 +203,7 @@ def _invoice_month(session: Session, month: dt.date, approved_at: dt.datetime,
 
 def _settle(session: Session, admin: Actor, month: dt.date) -> int:
     """The month's settlement on the 10th, sent to the bank that day, confirmed two days
-    later."""
+    later by the bank's debit notification (camt.054)."""
     with clock.frozen_at(dt.datetime.combine(month + dt.timedelta(days=9), dt.time(10),
                                           clock.HELSINKI)):
         result = settle_approved_invoices(session, actor=admin,
@@ -212,7 +214,13 @@ def _settle(session: Session, admin: Actor, month: dt.date) -> int:
     with clock.frozen_at(dt.datetime.combine(month + dt.timedelta(days=9), dt.time(14),
                                           clock.HELSINKI)):
         mark_batch_sent(session, result.batch.id, actor=admin)
-    with clock.frozen_at(dt.datetime.combine(month + dt.timedelta(days=11), dt.time(9),
-                                          clock.HELSINKI)):
-        confirm_batch_paid(session, result.batch.id, actor=admin)
+    booked = dt.datetime.combine(month + dt.timedelta(days=11), dt.time(9), clock.HELSINKI)
+    with clock.frozen_at(booked):
+        sent = bank_files.read_payment_file(result.batch.sepa_xml)
+        content = bank_files.debit_notification(
+            sent, message_id=f"DEMO{result.batch.message_id}"[:35], created_at=booked,
+            booked_on=booked.date(), debited=[t.end_to_end_id for t in sent.transfers])
+        import_bank_file(session, content=content, filename=f"camt054-{booked:%Y%m%d}.xml",
+                         actor=admin, source="upload",
+                         max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
     return 1

@@ -63,6 +63,9 @@ class Invoice(Base):
     provider: Mapped[Provider] = relationship()
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id")
+    #: The settlement payment that paid it (by name: settlement imports invoicing); its bank
+    #: status says whether the money arrived.
+    payment = relationship("Payment", lazy="select", viewonly=True)
 
 
 class InvoiceLine(Base):

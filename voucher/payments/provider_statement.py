@@ -1,6 +1,7 @@
 """The provider's statement of self-shares: what its clients still owe, what they paid online
 and the authority has not yet passed on, and the settlement payments (voucher shares and
-self-shares shown separately)."""
+self-shares shown separately, with the bank's word on each; a rejected or returned payment is
+an open item until it is paid again)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from voucher.payments.models import (
 )
 from voucher.payments.services import month_of
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.settlement.bank_feedback import failed_payments
 from voucher.settlement.models import Payment, PaymentBatch
 from voucher.vouchers.models import Voucher
 
@@ -44,6 +46,8 @@ class Statement:
     refund_pending_cents: int = 0
     #: (payment, batch) newest first.
     payments: list[tuple[Payment, PaymentBatch]] = field(default_factory=list)
+    #: Payments the bank rejected or returned, not yet paid again (open items).
+    failed: list[Payment] = field(default_factory=list)
 
     @property
     def to_be_paid_cents(self) -> int:
@@ -86,4 +90,5 @@ def statement(session: Session, provider_id: int) -> Statement:
     result.payments = list(session.execute(
         sa.select(Payment, PaymentBatch).join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
         .where(Payment.provider_id == provider_id).order_by(Payment.id.desc()).limit(50)).all())
+    result.failed = failed_payments(session, provider_id)
     return result

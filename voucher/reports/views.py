@@ -26,6 +26,7 @@ from voucher.reports.budget_use import budget_use
 from voucher.reports.figures import Scope, service_figures
 from voucher.reports.forms import PeriodFilterForm, YearFilterForm
 from voucher.reports.payees import cost_allocation, provider_figures
+from voucher.settlement.batches import bank_figures
 from voucher.settlement.reconciliation import CHECKS, Period, find_differences
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
@@ -189,5 +190,5 @@ def reconciliation():
         request.args and form.validate()) else Period()
     differences = find_differences(db.reports_session(), period)
     return render_template("reports/reconciliation.html", form=form, differences=differences,
-                           checks=CHECKS), (
+                           checks=CHECKS, bank=bank_figures(db.reports_session())), (
         422 if form.errors else 200)

@@ -1,6 +1,8 @@
 """Payment batches after the run: finding them, what they spent, and their life at the bank
-(``created`` → ``sent`` when the file was handed to the bank → ``confirmed`` when the bank
-confirmed the payments). Every transition is audited and happens at most once."""
+(``created`` → ``sent`` when the file was handed to the bank → ``confirmed`` when the bank's
+imported files have given their word on every payment, ``bank_feedback``). Only "sent" is an
+administrator's click; "confirmed" is the bank's. Every transition is audited and happens at
+most once."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.errors import DomainError, NotFound
 from voucher.invoicing.models import Invoice
 from voucher.labels import label
-from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
+from voucher.settlement.models import BatchStatus, Payment, PaymentBankStatus, PaymentBatch
 
 
 class BatchNotInState(DomainError):
@@ -87,10 +89,35 @@ def mark_batch_sent(session: Session, batch_id: int, *, actor: Actor) -> Payment
                  sent_at=clock.now(), sent_by_user_id=actor.user_id)
 
 
-def confirm_batch_paid(session: Session, batch_id: int, *, actor: Actor) -> PaymentBatch:
-    """The bank confirmed that the batch's payments were made."""
-    return _move(session, batch_id, BatchStatus.SENT, BatchStatus.CONFIRMED, actor,
-                 confirmed_at=clock.now(), confirmed_by_user_id=actor.user_id)
+@dataclass(frozen=True)
+class BankFigures:
+    """A batch's payments by the bank's word: sent = confirmed + rejected (or returned) +
+    awaiting confirmation, in cents and in payments."""
+
+    cents: dict[PaymentBankStatus, int]
+    counts: dict[PaymentBankStatus, int]
+
+    def get(self, status: str) -> tuple[int, int]:
+        state = PaymentBankStatus(status)
+        return self.counts.get(state, 0), self.cents.get(state, 0)
+
+    @property
+    def sent_cents(self) -> int:
+        return sum(self.cents.values())
+
+    @property
+    def sent_count(self) -> int:
+        return sum(self.counts.values())
+
+
+def bank_figures(session: Session, batch_id: int | None = None) -> BankFigures:
+    """Per bank status, the payments' count and amount (of one batch, or of all)."""
+    query = (sa.select(Payment.bank_status, sa.func.count(), sa.func.sum(Payment.amount_cents))
+             .group_by(Payment.bank_status))
+    if batch_id is not None:
+        query = query.where(Payment.batch_id == batch_id)
+    rows = session.execute(query).all()
+    return BankFigures({s: int(c or 0) for s, _n, c in rows}, {s: int(n) for s, n, _c in rows})
 
 
 def _move(session: Session, batch_id: int, expected: BatchStatus, target: BatchStatus,

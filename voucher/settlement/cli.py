@@ -1,9 +1,13 @@
-"""Commands: ``settlement run`` (the same run as the admin page) and ``reconcile``."""
+"""Commands: ``settlement run`` (the same run as the admin page), ``settlement
+import-bank-files`` (the bank's status reports from a file transfer folder) and ``reconcile``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -105,3 +109,68 @@ def posting_file(batch_id: int, file_format: str, output: str | None):
         click.echo(f"Wrote {len(content)} bytes to {output}.")
     else:
         click.get_binary_stream("stdout").write(content)
+
+
+@settlement_group.command("import-bank-files")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--keep", is_flag=True,
+              help="Leave the files where they are (an imported file is only marked, in the "
+                   "database: importing it again changes nothing).")
+def import_bank_files(folder: Path, keep: bool):
+    """Import every new pain.002 and camt.054 file in FOLDER (a bank's file transfer folder).
+
+    Each file is imported in a transaction of its own and claimed in the database by its
+    SHA-256, so that several servers may run this from cron over the same folder: a file is
+    applied once. Imported files (and those imported before) move to FOLDER/processed, files
+    that are not bank files we can read to FOLDER/rejected; exit status 1 when any was."""
+    from voucher.audit.services import Actor
+    from voucher.settlement.bank_feedback import BankFileRefused, import_bank_file
+
+    limit = current_app.config["MAX_UPLOAD_BYTES"]
+    refused = 0
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
+        try:
+            with path.open("rb") as handle:
+                content = handle.read(limit + 1)
+        except FileNotFoundError:  # another server has just moved it
+            continue
+        try:
+            with db.command_session() as session:
+                result = import_bank_file(
+                    session, content=content, filename=path.name,
+                    actor=Actor.system("cli:settlement import-bank-files"), source="folder",
+                    max_bytes=limit)
+                summary = dict(result.file.summary) if result.file else {}
+                unknown = list(result.unknown)
+                already = result.already_imported
+        except BankFileRefused as exc:
+            refused += 1
+            with force_locale("en"):
+                click.echo(f"refused: {path.name}: {exc}", err=True)
+            _move(path, "rejected", keep)
+            continue
+        if already:
+            click.echo(f"already imported: {path.name}")
+        else:
+            effects = ", ".join(f"{effect} {count}" for effect, count in summary.items())
+            click.echo(f"imported: {path.name}: {effects or 'no payment statuses'}")
+            for end_to_end_id in unknown:
+                click.echo(f"  unknown end-to-end id: {end_to_end_id}", err=True)
+        _move(path, "processed", keep)
+    if refused:
+        sys.exit(1)
+
+
+def _move(path: Path, into: str, keep: bool) -> None:
+    """Move a handled file into a subfolder (another server may have moved it already)."""
+    if keep:
+        return
+    target_dir = path.parent / into
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    if target.exists():
+        from voucher import clock
+
+        target = target_dir / f"{path.stem}.{clock.now():%Y%m%d%H%M%S%f}{path.suffix}"
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(path, target)

@@ -17,6 +17,14 @@ Rules:
   commitment here (reason ``year_transfer``), if the receiving budget has room. Cents lost to
   rounding each event separately (at most one cent per event) are committed from the budget
   (reason ``rounding``). Anything else is held.
+- In a pain.001.001.09 file every creditor needs a structured address: an invoice of a provider
+  whose street, postcode or town is missing is held (``incomplete_address``), naming the
+  provider, before any file is made.
+- A payment the bank rejected or returned (``bank_feedback``) is paid again, as a payment of
+  its own with the same invoices and amounts (no new spending), in the first run after the
+  provider's verified account has changed from the one it failed on, or after an
+  administrator let it go to the same account again (``approve_retry``). Until then it waits
+  and is shown with the bank's reason.
 - A provider whose invoices in the run add up to nothing or less (credit notes) is held until
   later invoices cover the credit. One payment per provider, to the provider's verified
   account under its legal name as they are at the run (``Provider.iban`` changes only when an
@@ -40,7 +48,13 @@ from voucher.money import format_cents
 from voucher.payments import payouts
 from voucher.providers.models import Provider
 from voucher.settlement import queries
-from voucher.settlement.sepa import is_valid_account, remittance_for, unwritable_character
+from voucher.settlement.models import FAILED, Payment
+from voucher.settlement.sepa import (
+    Address,
+    is_valid_account,
+    remittance_for,
+    unwritable_character,
+)
 from voucher.vouchers.models import Voucher
 
 #: Why an invoice waits, with the message shown to the administrator.
@@ -57,9 +71,26 @@ HOLD_REASONS = {
     "payment_file_rejected": _l("The provider's payment could not be written into the payment "
                                 "file (%(problem)s). The invoice waits until the provider's "
                                 "details are corrected; the others are paid."),
+    "incomplete_address": _l("The address of %(provider)s lacks %(missing)s: a pain.001.001.09 "
+                             "payment file needs the street, postcode and town of every "
+                             "provider. The invoice waits until the provider's details are "
+                             "completed; the others are paid."),
     "credit_exceeds": _l("The provider's invoices in this run add up to %(total)s: nothing to "
                          "pay. They wait until later invoices cover the credit."),
 }
+
+
+#: The parts of a structured address, as a message names what is missing.
+ADDRESS_PARTS = {"street": _l("street address"), "postcode": _l("postcode"),
+                 "town": _l("town")}
+
+
+def _name_parts(params: dict) -> dict:
+    """A message's ``missing`` (address part codes, comma-separated) in the reader's words."""
+    if "missing" not in params:
+        return params
+    parts = [str(ADDRESS_PARTS.get(part, part)) for part in params["missing"].split(", ")]
+    return {**params, "missing": ", ".join(parts)}
 
 
 @dataclass(frozen=True)
@@ -74,7 +105,7 @@ class HeldInvoice:
         params = {key: format_cents(value, language) if key.endswith("_cents") else value
                   for key, value in self.params.items()}
         params = {key.removesuffix("_cents"): value for key, value in params.items()}
-        return str(HOLD_REASONS[self.reason]) % params
+        return str(HOLD_REASONS[self.reason]) % _name_parts(params)
 
     def as_json(self) -> dict:
         return {"invoice_id": self.invoice_id, "number": self.number, "provider": self.provider,
@@ -96,10 +127,54 @@ class PlannedPayment:
     voucher_share_cents: int
     #: The invoice's payment reference when the payment covers a single invoice.
     reference: str | None
+    address: Address | None = None
 
     @property
     def remittance_info(self) -> str:
         return remittance_for(list(self.invoice_numbers))
+
+
+#: Why a rejected or returned payment is not paid again yet.
+WAIT_REASONS = {
+    "account_unchanged": _l("Waits for the provider's corrected bank account (the bank "
+                            "refused %(iban)s), or for an administrator to let it go to the "
+                            "same account again."),
+    "invalid_account": _l("The provider's bank account (%(iban)s %(bic)s) is not valid."),
+    "incomplete_address": _l("The address of %(provider)s lacks %(missing)s."),
+    "unwritable_name": _l("The provider's name contains a control character (%(character)s) "
+                          "that cannot be written into the payment file."),
+    "payment_file_rejected": _l("The payment could not be written into the payment file "
+                                "(%(problem)s)."),
+}
+
+
+@dataclass(frozen=True)
+class PlannedRepayment:
+    """A rejected or returned payment paid again: the same amounts, to the provider's account
+    as it is now."""
+
+    payment_id: int
+    provider_id: int
+    creditor_name: str
+    iban: str
+    bic: str | None
+    amount_cents: int
+    voucher_share_cents: int
+    self_share_cents: int
+    reference: str | None
+    remittance_info: str
+    address: Address | None = None
+
+
+@dataclass(frozen=True)
+class WaitingRepayment:
+    payment: Payment
+    provider_name: str
+    reason: str
+    params: dict
+
+    def message(self) -> str:
+        return str(WAIT_REASONS[self.reason]) % _name_parts(self.params)
 
 
 @dataclass(frozen=True)
@@ -127,10 +202,17 @@ class SettlementPlan:
     spend_by_budget: dict[int, int] = field(default_factory=dict)
     line_count: int = 0
     held_ids: frozenset[int] = frozenset()
+    #: Rejected or returned payments this run pays again, and those that still wait.
+    repayments: list[PlannedRepayment] = field(default_factory=list)
+    waiting: list[WaitingRepayment] = field(default_factory=list)
 
     @property
     def total_cents(self) -> int:
         return sum(p.voucher_share_cents for p in self.payments)
+
+    @property
+    def repayment_cents(self) -> int:
+        return sum(r.amount_cents for r in self.repayments)
 
     @property
     def invoice_count(self) -> int:
@@ -141,8 +223,8 @@ class SettlementPlan:
 
 
 def plan_settlement(session: Session, *, up_to: dt.date | None = None,
-                    lock: bool = False, rejected: dict[int, str] | None = None
-                    ) -> SettlementPlan:
+                    lock: bool = False, rejected: dict[int, str] | None = None,
+                    require_address: bool = True) -> SettlementPlan:
     """Plan paying every approved, unpaid invoice (approved on or before ``up_to``).
 
     ``lock`` locks the invoices (the run holds them until it commits). ``rejected`` (provider
@@ -154,6 +236,7 @@ def plan_settlement(session: Session, *, up_to: dt.date | None = None,
     query = (sa.select(Invoice.id, Invoice.number, Invoice.provider_id, Invoice.provider_name,
                        Provider.legal_name.label("creditor_name"), Provider.iban.label("iban"),
                        Provider.bic.label("bic"), Invoice.reference,
+                       Provider.street_address, Provider.postal_code, Provider.city,
                        Invoice.voucher_total_cents, Invoice.line_count)
              .join(Provider, Provider.id == Invoice.provider_id)
              .where(queries.open_invoice_filter(up_to)).order_by(Invoice.number))
@@ -174,6 +257,9 @@ def plan_settlement(session: Session, *, up_to: dt.date | None = None,
             hold(row.id, "invalid_account", iban=row.iban or "", bic=row.bic or "")
         elif (character := unwritable_character(row.creditor_name)) is not None:
             hold(row.id, "unwritable_name", character=character)
+        elif require_address and (missing := _address(row).missing):
+            hold(row.id, "incomplete_address", provider=row.creditor_name,
+                 missing=", ".join(missing))
         elif row.provider_id in rejected:
             hold(row.id, "payment_file_rejected", problem=rejected[row.provider_id])
     plan = SettlementPlan(up_to=up_to)
@@ -192,6 +278,8 @@ def plan_settlement(session: Session, *, up_to: dt.date | None = None,
             break
     plan.held = sorted(held.values(), key=lambda h: h.number)
     plan.payments = _payments(invoices, held)
+    plan.repayments, plan.waiting = _repayments(session, lock=lock, rejected=rejected,
+                                                require_address=require_address)
     plan.line_count = sum(invoices[i].line_count for p in plan.payments for i in p.invoice_ids)
     if plan.payments:
         plan.spend_by_budget = queries.spend_by_budget(session, plan.invoice_ids())
@@ -273,8 +361,49 @@ def _payments(invoices: dict, held: dict) -> list[PlannedPayment]:
             bic=newest.bic or None, invoice_ids=tuple(r.id for r in rows),
             invoice_numbers=tuple(r.number for r in rows),
             voucher_share_cents=sum(r.voucher_total_cents for r in rows),
-            reference=newest.reference if single else None))
+            reference=newest.reference if single else None, address=_address(newest)))
     return payments
+
+
+def _address(row) -> Address:
+    return Address(row.street_address, row.postal_code, row.city)
+
+
+def _repayments(session: Session, *, lock: bool, rejected: dict[int, str],
+                require_address: bool) -> tuple[list[PlannedRepayment], list[WaitingRepayment]]:
+    """Rejected or returned payments not yet paid again: those to pay now, those to wait."""
+    again = sa.orm.aliased(Payment)
+    query = (sa.select(Payment, Provider).join(Provider, Provider.id == Payment.provider_id)
+             .where(Payment.bank_status.in_(FAILED), ~sa.exists(
+                 sa.select(again.id).where(again.repays_payment_id == Payment.id)))
+             .order_by(Payment.id))
+    if lock:
+        query = query.with_for_update(of=Payment)
+    planned, waiting = [], []
+    for payment, provider in session.execute(query).all():
+        address = Address(provider.street_address, provider.postal_code, provider.city)
+
+        def wait(reason, payment=payment, provider=provider, **params):
+            waiting.append(WaitingRepayment(payment, provider.legal_name, reason, params))
+
+        if not is_valid_account(provider.iban, provider.bic):
+            wait("invalid_account", iban=provider.iban or "", bic=provider.bic or "")
+        elif (provider.iban or "").replace(" ", "") == payment.iban and \
+                (provider.bic or None) == payment.bic and payment.retry_approved_at is None:
+            wait("account_unchanged", iban=payment.iban)
+        elif (character := unwritable_character(provider.legal_name)) is not None:
+            wait("unwritable_name", character=character)
+        elif require_address and address.missing:
+            wait("incomplete_address", provider=provider.legal_name,
+                 missing=", ".join(address.missing))
+        elif -payment.id in rejected:  # the run's key for a repayment the builder refused
+            wait("payment_file_rejected", problem=rejected[-payment.id])
+        else:
+            planned.append(PlannedRepayment(
+                payment.id, provider.id, provider.legal_name, provider.iban.replace(" ", ""),
+                provider.bic or None, payment.amount_cents, payment.voucher_share_cents,
+                payment.self_share_cents, payment.reference, payment.remittance_info, address))
+    return planned, waiting
 
 
 @dataclass
@@ -288,12 +417,14 @@ class SettlementPreview:
 
     @property
     def total_cents(self) -> int:
-        return self.plan.total_cents + sum(self.self_shares.values())
+        return (self.plan.total_cents + sum(self.self_shares.values())
+                + self.plan.repayment_cents)
 
 
-def preview_settlement(session: Session, *, up_to: dt.date | None = None) -> SettlementPreview:
+def preview_settlement(session: Session, *, up_to: dt.date | None = None,
+                       require_address: bool = True) -> SettlementPreview:
     """The settlement page's preview and the administrator's home page figure."""
-    plan = plan_settlement(session, up_to=up_to)
+    plan = plan_settlement(session, up_to=up_to, require_address=require_address)
     self_shares = {provider_id: payout.net_cents for provider_id, payout in
                    payouts.unsettled_self_shares(
                        session, [p.provider_id for p in plan.payments]).items()}

@@ -17,7 +17,12 @@ Lines, per payment (one per provider) and paying municipality:
 - ``recovery`` (credit): refunds of self-shares already passed on, recovered from the payment,
   on the clearing account;
 - ``bank`` (credit; a debit when the municipality's part is negative): the municipality's part
-  of the credit transfer, on the authority's bank account.
+  of the credit transfer, on the authority's bank account;
+- ``returned`` (debit, on the bank account): for a payment that pays again one the bank
+  rejected or returned, the municipality's part of that payment, which came back (or never
+  left): the earlier file credited the bank with it, and the payment again credits it now, so
+  the two files together move the bank account once. A repayment spends nothing: its
+  invoices were posted as expense with the payment it repays.
 
 Debits equal credits for each municipality, and so in total; each payment's bank lines add up
 to its amount, and the expense lines to the batch's spend entries.
@@ -53,7 +58,7 @@ FORMAT_VERSION = 1
 #: The kinds of line, and the side an amount of that kind is posted on.
 DEBIT_KINDS = ("voucher_share", "self_share")
 CREDIT_KINDS = ("correction", "recovery")
-KINDS = ("voucher_share", "correction", "self_share", "recovery", "bank")
+KINDS = ("voucher_share", "correction", "self_share", "recovery", "bank", "returned")
 #: The CSV's columns, in order (amounts in euros with a decimal point).
 CSV_COLUMNS = ("line", "posting_date", "batch", "payment", "kind", "municipality", "service",
                *DIMENSION_FIELDS, "supplier_number", "provider_business_id", "provider_name",
@@ -149,6 +154,9 @@ def build_lines(session: Session, batch: PaymentBatch) -> list[dict]:
 
     for payment_id in sorted(payments):
         payment = payments[payment_id]
+        if payment.repays_payment_id is not None:
+            _add_repayment(session, payment, municipalities, add, authority[AuthorityAccount.BANK])
+            continue
         own = {key: cents for key, cents in amounts.items() if key[0] == payment_id}
         for municipality_id in sorted({k[1] for k in own},
                                       key=lambda m: municipalities[m].code):
@@ -172,6 +180,31 @@ def build_lines(session: Session, batch: PaymentBatch) -> list[dict]:
                 add(payment, "bank", municipality, None, authority[AuthorityAccount.BANK],
                     -net if net < 0 else 0, net if net > 0 else 0)
     return lines
+
+
+def _municipality_parts(amounts, payment_id: int) -> dict[int, int]:
+    """A payment's net amount per paying municipality (what its bank lines credit)."""
+    parts: dict[int, int] = {}
+    for (paid_by, municipality_id, _service, kind), cents in amounts.items():
+        if paid_by == payment_id:
+            signed = cents if kind in DEBIT_KINDS else -cents
+            parts[municipality_id] = parts.get(municipality_id, 0) + signed
+    return parts
+
+
+def _add_repayment(session: Session, payment: Payment, municipalities, add, bank) -> None:
+    """A payment again: per municipality of the payment it repays, the ``returned`` debit and
+    the ``bank`` credit, both on the bank account."""
+    repaid = session.get(Payment, payment.repays_payment_id)
+    parts = _municipality_parts(batch_amounts(session, repaid.batch_id), repaid.id)
+    for municipality_id in sorted(parts, key=lambda m: municipalities[m].code):
+        net = parts[municipality_id]
+        if net:
+            municipality = municipalities[municipality_id]
+            add(payment, "returned", municipality, None, bank,
+                net if net > 0 else 0, -net if net < 0 else 0)
+            add(payment, "bank", municipality, None, bank,
+                -net if net < 0 else 0, net if net > 0 else 0)
 
 
 def _totals(lines: list[dict]) -> dict:

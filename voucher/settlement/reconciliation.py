@@ -8,6 +8,11 @@ for, the spend entries equal the payments' voucher shares, the batch's total and
 its payments. Every payment equals its invoices, every invoice its lines, every line its
 service event; paid invoices have settled events and settled events paid invoices. No voucher
 spends more in a year than it has committed for that year.
+The bank's word: every batch's payments sent = confirmed + rejected (or returned) + awaiting
+confirmation; each payment's state is what the imported bank files say (replayed in order);
+a batch is confirmed exactly when none of its payments awaits the bank; a payment that pays
+again a rejected or returned one has its amounts and provider, and only such a payment is
+paid again (a repayment spends nothing: the spending was the first payment's).
 
 ``find_differences`` returns each difference with the municipality, service, year, amount and
 the row it concerns; an empty list means everything reconciles.
@@ -30,7 +35,15 @@ from voucher.invoicing.models import Invoice, InvoiceLine, InvoiceStatus
 from voucher.money import format_cents
 from voucher.municipalities.models import Municipality
 from voucher.redemptions.models import Redemption, RedemptionStatus
-from voucher.settlement.models import Payment, PaymentBatch
+from voucher.settlement.models import (
+    BANK_TRANSITIONS,
+    FAILED,
+    BatchStatus,
+    Payment,
+    PaymentBankStatus,
+    PaymentBankStatusReport,
+    PaymentBatch,
+)
 from voucher.settlement.queries import (
     join_paying_budget,
     open_commitment_by_voucher_year,
@@ -63,6 +76,11 @@ CHECKS = {
     "posting_balance": _l("posting file's debits differ from its credits"),
     "posting_payments": _l("posting file's bank or self-share lines differ from the payment"),
     "posting_spend": _l("posting file's expense lines differ from the batch's spend entries"),
+    "bank_identity": _l("payments sent differ from those confirmed, rejected or returned and "
+                        "awaiting confirmation"),
+    "bank_status": _l("payment's state differs from what the bank's files say"),
+    "batch_confirmed": _l("batch's confirmation differs from its payments' states"),
+    "repayment": _l("payment paid again differs from the rejected or returned payment"),
 }
 
 
@@ -117,7 +135,8 @@ def find_differences(session: Session, period: Period | None = None) -> list[Dif
     period = period or Period()
     return [*_budget_differences(session, period), *_batch_differences(session, period),
             *_invoice_differences(session, period), *_voucher_differences(session, period),
-            *_self_share_differences(session), *_posting_differences(session, period)]
+            *_self_share_differences(session), *_posting_differences(session, period),
+            *_bank_differences(session, period)]
 
 
 def _names(session: Session):
@@ -207,8 +226,10 @@ def _batch_differences(session: Session, period: Period) -> list[Difference]:
         sa.select(BudgetEntry.payment_batch_id, sa.func.sum(BudgetEntry.amount_cents))
         .where(BudgetEntry.kind == EntryKind.SPEND, BudgetEntry.payment_batch_id.in_(batches))
         .group_by(BudgetEntry.payment_batch_id)).all())
+    first = Payment.repays_payment_id.is_(None)  # a repayment spends nothing
     payments = {row[0]: row[1:] for row in session.execute(
-        sa.select(Payment.batch_id, sa.func.sum(Payment.voucher_share_cents),
+        sa.select(Payment.batch_id,
+                  sa.func.sum(sa.case((first, Payment.voucher_share_cents), else_=0)),
                   sa.func.sum(Payment.amount_cents), sa.func.count())
         .where(Payment.batch_id.in_(batches)).group_by(Payment.batch_id))}
     for batch in batches.values():
@@ -224,7 +245,8 @@ def _batch_differences(session: Session, period: Period) -> list[Difference]:
     invoiced = dict(session.execute(
         sa.select(Invoice.payment_id, sa.func.sum(Invoice.voucher_total_cents))
         .where(Invoice.payment_id.is_not(None)).group_by(Invoice.payment_id)).all())
-    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
+    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches),
+                                                            first)
                                    .order_by(Payment.id)).scalars():
         total = int(invoiced.get(payment.id) or 0)
         if payment.voucher_share_cents != total:
@@ -330,7 +352,8 @@ def _self_share_differences(session: Session) -> list[Difference]:
                      .where(OnlineRefund.status == RefundStatus.SUCCEEDED))
     refund_pending = total(sa.select(sa.func.sum(OnlineRefund.amount_cents))
                            .where(OnlineRefund.status == RefundStatus.PENDING))
-    paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents)))
+    paid_out = total(sa.select(sa.func.sum(Payment.self_share_cents))
+                     .where(Payment.repays_payment_id.is_(None)))
     unsettled = total(
         sa.select(sa.func.sum(OnlinePaymentEvent.amount_cents))
         .join(OnlinePayment, OnlinePayment.id == OnlinePaymentEvent.online_payment_id)
@@ -354,7 +377,8 @@ def _self_share_differences(session: Session) -> list[Difference]:
         passed[payment_id] = passed.get(payment_id, 0) - int(amount)
     for payment_id, self_share in session.execute(
             sa.select(Payment.id, Payment.self_share_cents)
-            .where(sa.or_(Payment.self_share_cents != 0, Payment.id.in_(list(passed))))):
+            .where(Payment.repays_payment_id.is_(None),
+                   sa.or_(Payment.self_share_cents != 0, Payment.id.in_(list(passed))))):
         if self_share != passed.get(payment_id, 0):
             differences.append(Difference("payment_self_shares",
                                           self_share - passed.get(payment_id, 0),
@@ -457,13 +481,17 @@ def _posting_differences(session: Session, period: Period) -> list[Difference]:
                 banked[line["payment"]] = banked.get(line["payment"], 0) - net
             elif line["kind"] in ("self_share", "recovery"):
                 shared[line["payment"]] = shared.get(line["payment"], 0) + net
+            elif line["kind"] == "returned":
+                continue  # paid again: its expense was posted with the payment it repays
             else:
                 key = (line["municipality"], line["service"])
                 expensed[key] = expensed.get(key, 0) + net
         own = {key: p for key, p in payments.items() if p.batch_id == batch.id}
         for key in sorted(set(own) | set(banked)):
             payment = own.get(key)
-            amount, self_share = ((payment.amount_cents, payment.self_share_cents)
+            # A repayment's self-shares were posted with the payment it repays.
+            amount, self_share = ((payment.amount_cents,
+                                   0 if payment.repays_payment_id else payment.self_share_cents)
                                   if payment else (0, 0))
             if banked.get(key, 0) != amount or shared.get(key, 0) != self_share:
                 differences.append(Difference(
@@ -479,4 +507,76 @@ def _posting_differences(session: Session, period: Period) -> list[Difference]:
                     by_code.get(key[0]), service_codes.get(key[1]),
                     figures={"postings": expensed.get(key, 0),
                              "spend": entries.get(key, 0)}))
+    return differences
+
+
+def _bank_differences(session: Session, period: Period) -> list[Difference]:
+    """The bank's word on the payments of the period's batches (see the module docstring)."""
+    batches = {b.id: b for b in session.execute(
+        sa.select(PaymentBatch).where(period.moments(PaymentBatch.created_at))).scalars()}
+    if not batches:
+        return []
+    payments = list(session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches))
+                                    .order_by(Payment.id)).scalars())
+    reports: dict[int, list[PaymentBankStatus]] = {}
+    named: set[int] = set()  # payments the bank's files have named at all
+    for payment_id, status, effect in session.execute(
+            sa.select(PaymentBankStatusReport.payment_id, PaymentBankStatusReport.status,
+                      PaymentBankStatusReport.effect)
+            .where(PaymentBankStatusReport.payment_id.in_([p.id for p in payments]))
+            .order_by(PaymentBankStatusReport.id)):
+        named.add(payment_id)
+        if effect == "applied":
+            reports.setdefault(payment_id, []).append(status)
+
+
+    def accepted_before_files(payment: Payment) -> bool:
+        """Confirmed by the click that migration 0016 replaced (or in a confirmed batch no
+        file has named the payment of): the migration counts it as accepted."""
+        batch = batches[payment.batch_id]
+        return batch.confirmed_by_user_id is not None or (
+            batch.status == BatchStatus.CONFIRMED and payment.id not in named)
+    differences = []
+    by_batch: dict[int, dict[str, int]] = {}
+    for payment in payments:
+        figures = by_batch.setdefault(payment.batch_id, {"sent": 0, "confirmed": 0,
+                                                         "failed": 0, "awaiting": 0})
+        figures["sent"] += payment.amount_cents
+        key = {PaymentBankStatus.ACCEPTED: "confirmed", PaymentBankStatus.AWAITING: "awaiting"
+               }.get(payment.bank_status, "failed")
+        figures[key] += payment.amount_cents
+        state = (PaymentBankStatus.ACCEPTED if accepted_before_files(payment)
+                 else PaymentBankStatus.AWAITING)
+        for reported in reports.get(payment.id, []):
+            state = reported if reported in BANK_TRANSITIONS[state] else state
+        if state != payment.bank_status:
+            differences.append(Difference("bank_status", payment.amount_cents,
+                                          f"payments {payment.id}",
+                                          figures={"state": payment.bank_status.value,
+                                                   "files": state.value}))
+    for batch_id, figures in sorted(by_batch.items()):
+        batch = batches[batch_id]
+        told = figures["confirmed"] + figures["failed"] + figures["awaiting"]
+        if figures["sent"] != told or batch.total_cents != figures["sent"]:
+            differences.append(Difference("bank_identity", batch.total_cents - told,
+                                          f"payment_batches {batch_id}", figures=figures))
+        confirmed = batch.status == BatchStatus.CONFIRMED
+        if confirmed != (figures["awaiting"] == 0):
+            differences.append(Difference("batch_confirmed", figures["awaiting"],
+                                          f"payment_batches {batch_id}", figures=figures))
+    repays = [p.repays_payment_id for p in payments if p.repays_payment_id]
+    repaid = {p.id: p for p in session.execute(sa.select(Payment).where(
+        Payment.id.in_(repays))).scalars()} if repays else {}
+    for payment in payments:
+        if payment.repays_payment_id is None:
+            continue
+        original = repaid[payment.repays_payment_id]
+        if (original.bank_status not in FAILED or original.provider_id != payment.provider_id
+                or (original.amount_cents, original.voucher_share_cents,
+                    original.self_share_cents) != (payment.amount_cents,
+                                                   payment.voucher_share_cents,
+                                                   payment.self_share_cents)):
+            differences.append(Difference("repayment",
+                                          payment.amount_cents - original.amount_cents,
+                                          f"payments {payment.id}"))
     return differences

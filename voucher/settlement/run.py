@@ -31,6 +31,8 @@ from voucher.settlement import postings, queries
 from voucher.settlement.models import BatchStatus, Payment, PaymentBatch
 from voucher.settlement.planning import HeldInvoice, SettlementPlan, plan_settlement
 from voucher.settlement.sepa import (
+    DEFAULT_FORMAT,
+    Address,
     CreditTransfer,
     build_payment_file,
     describe_failure,
@@ -60,16 +62,28 @@ class SettlementResult:
 
 @dataclass(frozen=True)
 class Payer:
-    """The authority's account the payments are made from (config AUTHORITY_*)."""
+    """The authority's account the payments are made from, its address, and the file format
+    its bank takes (config AUTHORITY_*, PAYMENT_FILE_FORMAT)."""
 
     name: str
     iban: str
     bic: str | None
+    address: Address | None = None
+    file_format: str = DEFAULT_FORMAT
 
     @classmethod
     def from_config(cls, config) -> Payer:
         return cls(config["AUTHORITY_NAME"], config["AUTHORITY_IBAN"],
-                   config.get("AUTHORITY_BIC") or None)
+                   config.get("AUTHORITY_BIC") or None,
+                   Address(config.get("AUTHORITY_STREET"), config.get("AUTHORITY_POSTCODE"),
+                           config.get("AUTHORITY_TOWN"),
+                           config.get("AUTHORITY_COUNTRY") or "FI"),
+                   config.get("PAYMENT_FILE_FORMAT") or DEFAULT_FORMAT)
+
+    @property
+    def structured_addresses(self) -> bool:
+        """pain.001.001.09 carries structured addresses, and the banks require them."""
+        return self.file_format != "pain.001.001.03"
 
 
 def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
@@ -94,9 +108,13 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     now = clock.now()
     message_id = f"PS{clock.local(now):%Y%m%d%H%M%S}{secrets.token_hex(5).upper()}"
     rejected: dict[int, str] = {}
+    if payer.structured_addresses and payer.address is not None and payer.address.missing:
+        raise SettlementFailed(reason="the authority's address (VOUCHER_AUTHORITY_STREET, "
+                               "_POSTCODE, _TOWN) is incomplete")
     while True:
-        plan = plan_settlement(session, up_to=up_to, lock=True, rejected=rejected)
-        if not plan.payments:
+        plan = plan_settlement(session, up_to=up_to, lock=True, rejected=rejected,
+                               require_address=payer.structured_addresses)
+        if not plan.payments and not plan.repayments:
             return SettlementResult(batch=None, held=plan.held)
         self_shares = payouts.unsettled_self_shares(
             session, [p.provider_id for p in plan.payments])
@@ -104,7 +122,8 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
         payer_fields = dict(message_id=message_id, created_at=now,
                             execution_on=next_banking_day(clock.today()),
                             debtor_name=payer.name, debtor_iban=payer.iban,
-                            debtor_bic=payer.bic)
+                            debtor_bic=payer.bic, debtor_address=payer.address,
+                            schema=payer.file_format)
         # The file is built before anything is written: a payment the builder refuses holds
         # its provider's invoices (the plan is made again without them), never the whole run.
         try:
@@ -114,8 +133,11 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
             problems = rejected_transfers(transfers, **payer_fields)
             if not problems:
                 raise SettlementFailed(reason=describe_failure(exc)) from exc
+            # Keys: a provider's id, or minus the id of a payment being paid again.
             by_id = {t.end_to_end_id: p.provider_id
-                     for t, p in zip(transfers, plan.payments, strict=True)}
+                     for t, p in zip(transfers, plan.payments, strict=False)}
+            by_id.update({t.end_to_end_id: -r.payment_id for t, r in zip(
+                transfers[len(plan.payments):], plan.repayments, strict=True)})
             rejected.update({by_id[key]: problem for key, problem in problems.items()})
     if sum(plan.spend_by_budget.values()) != plan.total_cents:
         raise SettlementFailed(reason="the lines' budgets do not add up to the invoices")
@@ -125,13 +147,14 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     total_cents = sum(t.amount_cents for t in transfers)
     batch = PaymentBatch(
         message_id=message_id, up_to=up_to, status=BatchStatus.CREATED, total_cents=total_cents,
-        payment_count=len(plan.payments), execution_on=next_banking_day(clock.today()),
+        payment_count=len(transfers), execution_on=next_banking_day(clock.today()),
         sepa_xml="", held_invoices=[h.as_json() for h in plan.held],
-        created_at=now, created_by_user_id=actor.user_id)
+        file_format=payer.file_format, created_at=now, created_by_user_id=actor.user_id)
     session.add(batch)
     session.flush()
     moved = _move_commitments(session, plan, batch, actor)
     payments = _create_payments(session, plan, batch, self_shares)
+    repayments = _create_repayments(session, plan, batch, first=len(payments) + 1)
     _mark_invoices_paid(session, plan, batch, now)
     _refresh_statistics(session, "invoices", "payments")
     _mark_events_settled(session, plan, batch)
@@ -139,7 +162,7 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
     _record_spending(session, plan, batch, actor, now)
     released = _release_unused(session, batch, actor, now,
                                since=previous_run - _CLOSED_MARGIN if previous_run else None)
-    if [(p.end_to_end_id, p.amount_cents, p.iban, p.bic) for p in payments] != [
+    if [(p.end_to_end_id, p.amount_cents, p.iban, p.bic) for p in payments + repayments] != [
             (t.end_to_end_id, t.amount_cents, t.iban.replace(" ", ""), t.bic)
             for t in transfers]:
         raise SettlementFailed(reason="the payments differ from the payment file")
@@ -152,12 +175,18 @@ def settle_approved_invoices(session: Session, *, actor: Actor, payer: Payer,
                      amount_cents=payment.amount_cents,
                      self_share_cents=payment.self_share_cents,
                      invoice_ids=list(planned.invoice_ids))
+    for payment in repayments:
+        record_event(session, actor, "payment.repaid", "payment", payment.id,
+                     batch_id=batch.id, provider_id=payment.provider_id,
+                     amount_cents=payment.amount_cents, repays_payment_id=payment.repays_payment_id,
+                     iban=payment.iban)
     record_event(session, actor, "settlement.run", "payment_batch", batch.id,
                  up_to=up_to, invoices=plan.invoice_count, lines=plan.line_count,
                  total_cents=batch.total_cents, payments=batch.payment_count,
                  commitment_moves=moved, released_cents=released,
                  posting_lines=posting.line_count, posting_csv_sha256=posting.csv_sha256,
                  posting_json_sha256=posting.json_sha256,
+                 repayments=len(repayments), file_format=batch.file_format,
                  held=[{"invoice_id": h.invoice_id, "reason": h.reason} for h in plan.held])
     session.flush()
     return SettlementResult(batch=batch, held=plan.held, released_cents=released)
@@ -192,17 +221,42 @@ def _self_share(self_shares: dict[int, payouts.SelfSharePayout], provider_id: in
 
 
 def _end_to_end_id(message_id: str, n: int) -> str:
-    return f"{message_id[:20]}-{n:05d}"
+    """The batch's (unique) message id and the payment's number in the batch: unique across
+    batches (at most 26 + 6 of the 35 characters), and stored with the payment, so that the
+    bank's status reports name exactly one payment."""
+    return f"{message_id}-{n:05d}"
 
 
 def _transfers(plan: SettlementPlan, message_id: str,
                self_shares: dict[int, payouts.SelfSharePayout]) -> list[CreditTransfer]:
-    """The plan's payments as they go into the file, numbered as ``_create_payments`` does."""
-    return [CreditTransfer(_end_to_end_id(message_id, n), p.creditor_name,
-                           p.iban.replace(" ", ""), p.bic,
-                           p.voucher_share_cents + _self_share(self_shares, p.provider_id),
-                           p.reference, p.remittance_info)
-            for n, p in enumerate(plan.payments, start=1)]
+    """The plan's payments as they go into the file, numbered as ``_create_payments`` does,
+    then the payments paid again."""
+    transfers = [CreditTransfer(_end_to_end_id(message_id, n), p.creditor_name,
+                                p.iban.replace(" ", ""), p.bic,
+                                p.voucher_share_cents + _self_share(self_shares, p.provider_id),
+                                p.reference, p.remittance_info, p.address)
+                 for n, p in enumerate(plan.payments, start=1)]
+    first = len(transfers) + 1
+    transfers += [CreditTransfer(_end_to_end_id(message_id, n), r.creditor_name, r.iban, r.bic,
+                                 r.amount_cents, r.reference, r.remittance_info, r.address)
+                  for n, r in enumerate(plan.repayments, start=first)]
+    return transfers
+
+
+def _create_repayments(session: Session, plan: SettlementPlan, batch: PaymentBatch,
+                       first: int) -> list[Payment]:
+    """The rejected or returned payments paid again: same amounts and invoices (which stay
+    linked to the payment they were settled with), the provider's account as it is now."""
+    repayments = [Payment(batch_id=batch.id, provider_id=r.provider_id,
+                          amount_cents=r.amount_cents, voucher_share_cents=r.voucher_share_cents,
+                          self_share_cents=r.self_share_cents, creditor_name=r.creditor_name,
+                          iban=r.iban, bic=r.bic, reference=r.reference,
+                          remittance_info=r.remittance_info, repays_payment_id=r.payment_id,
+                          end_to_end_id=_end_to_end_id(batch.message_id, n))
+                  for n, r in enumerate(plan.repayments, start=first)]
+    session.add_all(repayments)
+    session.flush()
+    return repayments
 
 
 def _lock_budgets(session: Session, plan: SettlementPlan) -> None:

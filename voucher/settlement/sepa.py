@@ -1,4 +1,10 @@
-"""The payment file: a SEPA credit transfer, ISO 20022 pain.001.001.03, for the authority's bank.
+"""The payment file: a SEPA credit transfer, ISO 20022 pain.001.001.09 (or .03 for a bank that
+still wants it, ``VOUCHER_PAYMENT_FILE_FORMAT``), for the authority's bank.
+
+In .09 the debtor (the authority, from the settings) and every creditor (the provider's
+address in its record) carry a structured postal address (street, postcode, town, country),
+as banks require of SEPA credit transfers from November 2026; the planning holds a provider
+whose address is incomplete before any file is made (``planning.py``).
 
 ``sepaxml`` builds the document (one payment information block, batch booking); we then set
 our own message id and creation time, turn the remittance of a single-invoice payment into a
@@ -25,17 +31,41 @@ from voucher import clock
 from voucher.errors import DomainError
 from voucher.text import clean_text, refused_character
 
-SCHEMA = "pain.001.001.03"
-NAMESPACE = f"urn:iso:std:iso:20022:tech:xsd:{SCHEMA}"
-_NS = {"p": NAMESPACE}
+#: The message definitions a payment file can be written in; the first is the default.
+FORMATS = ("pain.001.001.09", "pain.001.001.03")
+DEFAULT_FORMAT = FORMATS[0]
 _REMITTANCE_MAX = 140
+
+
+def namespace(schema: str) -> str:
+    return f"urn:iso:std:iso:20022:tech:xsd:{schema}"
 
 
 class InvalidPaymentFile(DomainError):
     code = "invalid_payment_file"
     status = 409
-    message = _l("The payment file does not conform to the pain.001.001.03 schema (%(reason)s). "
+    message = _l("The payment file does not conform to the %(schema)s schema (%(reason)s). "
                  "Nothing was settled.")
+
+
+@dataclass(frozen=True)
+class Address:
+    """A structured postal address as it goes into the file (PstlAdr)."""
+
+    street: str | None
+    postcode: str | None
+    town: str | None
+    country: str = "FI"
+
+    @property
+    def missing(self) -> list[str]:
+        """The parts a structured address needs that are empty: street, postcode, town."""
+        return [part for part in ("street", "postcode", "town")
+                if not (getattr(self, part) or "").strip()]
+
+    def as_sepaxml(self) -> dict:
+        return {"street_name": _clean(self.street or ""), "postcode": _clean(self.postcode or ""),
+                "town": _clean(self.town or ""), "country": self.country}
 
 
 @dataclass(frozen=True)
@@ -50,6 +80,7 @@ class CreditTransfer:
     #: Structured creditor reference; when set it replaces the unstructured remittance.
     reference: str | None
     remittance_info: str
+    address: Address | None = None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,14 +156,21 @@ def remittance_for(numbers: list[int]) -> str:
 def build_payment_file(
     *, message_id: str, created_at: dt.datetime, execution_on: dt.date, debtor_name: str,
     debtor_iban: str, debtor_bic: str | None, transfers: list[CreditTransfer],
+    debtor_address: Address | None = None, schema: str = DEFAULT_FORMAT,
 ) -> str:
-    """The pain.001.001.03 document of a batch, validated against the schema."""
+    """The pain.001 document of a batch (``schema``: .09 or .03), validated against the
+    schema that sepaxml ships. Addresses go in where given (in .09 the planning makes sure
+    every creditor has one, and the settings give the debtor's)."""
+    if schema not in FORMATS:
+        raise InvalidPaymentFile(schema=schema, reason="unknown message definition")
     config = {"name": debtor_name, "IBAN": debtor_iban.replace(" ", ""), "batch": True,
               "currency": "EUR"}
     if debtor_bic:
         config["BIC"] = debtor_bic
+    if debtor_address is not None and not debtor_address.missing:
+        config["address"] = debtor_address.as_sepaxml()
     config["name"] = _clean(config["name"])
-    document = SepaTransfer(config, schema=SCHEMA, clean=True)
+    document = SepaTransfer(config, schema=schema, clean=True)
     for transfer in transfers:
         payment = {"name": _clean(transfer.creditor_name),
                    "IBAN": transfer.iban.replace(" ", ""),
@@ -141,50 +179,61 @@ def build_payment_file(
                    "endtoend_id": transfer.end_to_end_id}
         if transfer.bic:
             payment["BIC"] = transfer.bic
+        if transfer.address is not None and not transfer.address.missing:
+            payment["address"] = transfer.address.as_sepaxml()
         document.add_payment(payment)
+    space = namespace(schema)
+    ns = {"p": space}
     root = ET.fromstring(document.export(validate=False))  # noqa: S314 (our own document)
-    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", _NS)
-    header.find("p:MsgId", _NS).text = message_id
-    header.find("p:CreDtTm", _NS).text = clock.local(created_at).replace(
+    header = root.find("p:CstmrCdtTrfInitn/p:GrpHdr", ns)
+    header.find("p:MsgId", ns).text = message_id
+    header.find("p:CreDtTm", ns).text = clock.local(created_at).replace(
         microsecond=0, tzinfo=None).isoformat()
     references = {t.end_to_end_id: t.reference for t in transfers if t.reference}
-    for transaction in root.iter(f"{{{NAMESPACE}}}CdtTrfTxInf"):
-        reference = references.get(transaction.find("p:PmtId/p:EndToEndId", _NS).text)
+    for transaction in root.iter(f"{{{space}}}CdtTrfTxInf"):
+        reference = references.get(transaction.find("p:PmtId/p:EndToEndId", ns).text)
         if reference:
-            _structured_reference(transaction.find("p:RmtInf", _NS), reference)
-    ET.register_namespace("", NAMESPACE)
+            _structured_reference(transaction.find("p:RmtInf", ns), reference, space)
+    ET.register_namespace("", space)
     xml = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode")
-    validate_payment_file(xml)
+    validate_payment_file(xml, schema)
     return xml
 
 
-def _structured_reference(remittance: ET.Element, reference: str) -> None:
+def _structured_reference(remittance: ET.Element, reference: str, space: str) -> None:
     for child in list(remittance):
         remittance.remove(child)
-    structured = ET.SubElement(remittance, f"{{{NAMESPACE}}}Strd")
-    creditor_ref = ET.SubElement(structured, f"{{{NAMESPACE}}}CdtrRefInf")
-    kind = ET.SubElement(ET.SubElement(creditor_ref, f"{{{NAMESPACE}}}Tp"),
-                         f"{{{NAMESPACE}}}CdOrPrtry")
-    ET.SubElement(kind, f"{{{NAMESPACE}}}Cd").text = "SCOR"
-    ET.SubElement(creditor_ref, f"{{{NAMESPACE}}}Ref").text = reference.replace(" ", "").upper()
+    structured = ET.SubElement(remittance, f"{{{space}}}Strd")
+    creditor_ref = ET.SubElement(structured, f"{{{space}}}CdtrRefInf")
+    kind = ET.SubElement(ET.SubElement(creditor_ref, f"{{{space}}}Tp"), f"{{{space}}}CdOrPrtry")
+    ET.SubElement(kind, f"{{{space}}}Cd").text = "SCOR"
+    ET.SubElement(creditor_ref, f"{{{space}}}Ref").text = reference.replace(" ", "").upper()
 
 
-@functools.cache
-def _schema():
+@functools.lru_cache(maxsize=len(FORMATS))
+def _schema(schema: str = DEFAULT_FORMAT):
     import xmlschema  # imported late: it is slow to import and only needed here
 
-    path = importlib.resources.files("sepaxml") / "schemas" / f"{SCHEMA}.xsd"
+    path = importlib.resources.files("sepaxml") / "schemas" / f"{schema}.xsd"
     return xmlschema.XMLSchema(str(path))
 
 
-def validate_payment_file(xml: str | bytes) -> None:
+def file_format_of(xml: str | bytes) -> str:
+    """The message definition a stored payment file was written in (its namespace)."""
+    text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
+    found = re.search(r"urn:iso:std:iso:20022:tech:xsd:(pain\.001\.001\.\d\d)", text[:500])
+    return found.group(1) if found else FORMATS[-1]
+
+
+def validate_payment_file(xml: str | bytes, schema: str | None = None) -> None:
     """Raise InvalidPaymentFile (naming the first problem) unless the document is a valid
-    pain.001.001.03 credit transfer."""
+    credit transfer of ``schema`` (by default the one its namespace names)."""
     text = xml.decode("utf-8") if isinstance(xml, bytes) else xml
     text = re.sub(r"^<\?xml[^>]*\?>\s*", "", text)
+    schema = schema or file_format_of(text)
     try:
-        error = next(iter(_schema().iter_errors(text)), None)
+        error = next(iter(_schema(schema).iter_errors(text)), None)
     except ET.ParseError as exc:
-        raise InvalidPaymentFile(reason=str(exc)) from exc
+        raise InvalidPaymentFile(schema=schema, reason=str(exc)) from exc
     if error is not None:
-        raise InvalidPaymentFile(reason=f"{error.path}: {error.reason}"[:300])
+        raise InvalidPaymentFile(schema=schema, reason=f"{error.path}: {error.reason}"[:300])

@@ -22,12 +22,13 @@ from voucher.accounts.models import Role
 from voucher.audit.services import record_event
 from voucher.budgets.models import Budget
 from voucher.errors import NotFound
-from voucher.i18n import current_language
+from voucher.i18n import current_language, format_datetime
 from voucher.money import format_cents
-from voucher.settlement import batches, postings
+from voucher.settlement import bank_feedback, batches, postings
 from voucher.settlement import labels as settlement_labels
 from voucher.settlement.batches import BatchNotInState
-from voucher.settlement.forms import PreviewForm, SettlementForm
+from voucher.settlement.forms import BankFileForm, PreviewForm, SettlementForm
+from voucher.settlement.models import BankFeedbackFile
 from voucher.settlement.planning import HeldInvoice, preview_settlement
 from voucher.settlement.run import Payer, missing_accounting, settle_approved_invoices
 from voucher.web import current_actor
@@ -47,7 +48,9 @@ def index():
     form = PreviewForm(request.args)
     up_to = form.up_to.data if form.validate() else None
     session = db.session()
-    preview = preview_settlement(session, up_to=up_to)
+    preview = preview_settlement(
+        session, up_to=up_to,
+        require_address=Payer.from_config(current_app.config).structured_addresses)
     plan = preview.plan
     budgets = {b.id: b for b in session.execute(sa.select(Budget).where(
         Budget.id.in_(list(plan.spend_by_budget)))).scalars()}
@@ -58,6 +61,9 @@ def index():
                            budgets=budgets, self_shares=preview.self_shares,
                            total_cents=preview.total_cents,
                            batches=batches.recent_batches(session), unpostable=unpostable,
+                           bank_form=BankFileForm(),
+                           bank_files=bank_feedback.recent_files(session),
+                           failed=bank_feedback.failed_payments(session),
                            language=current_language()), 200 if not form.errors else 422
 
 
@@ -98,7 +104,8 @@ def batch(batch_id: int):
         spending=batches.spending_lines(ledger),
         invoices=batches.invoices_by_payment(session, batch_id),
         held=[HeldInvoice.from_json(h) for h in found.held_invoices],
-        posting=postings.find_posting_file(session, batch_id), language=current_language())
+        posting=postings.find_posting_file(session, batch_id),
+        bank=batches.bank_figures(session, batch_id), language=current_language())
 
 
 @bp.get("/batches/<int:batch_id>/pain001.xml")
@@ -113,18 +120,86 @@ def download(batch_id: int):
         "Content-Disposition": f'attachment; filename="{found.message_id}.xml"'})
 
 
+@bp.post("/bank-files")
+@roles(Role.ADMIN)
+def import_bank_file():
+    """Import a bank file (pain.002 or camt.054); a file that cannot be read answers 422 with
+    the reason next to the field, and changes nothing."""
+    form = BankFileForm()
+    session = db.session()
+    if form.validate_on_submit():
+        limit = current_app.config["MAX_UPLOAD_BYTES"]
+        content = form.file.data.read(limit + 1)
+        try:
+            result = bank_feedback.import_bank_file(
+                session, content=content, filename=form.file.data.filename or "bank.xml",
+                actor=current_actor(), source="upload", max_bytes=limit)
+        except bank_feedback.BankFileRefused as exc:
+            form.file.errors = [*form.file.errors, str(exc)]
+        else:
+            if result.already_imported:
+                flash(_("This file was already imported on %(day)s; nothing changed.",
+                        day=format_datetime(result.file.imported_at)), "info")
+            else:
+                flash(_("The bank file was imported: %(summary)s.",
+                        summary=describe_effects(result.file.summary)), "success")
+            return redirect(url_for(".bank_file", file_id=result.file.id), code=303)
+    preview = preview_settlement(
+        session, require_address=Payer.from_config(current_app.config).structured_addresses)
+    return render_template("settlement/index.html",
+                           **_index_context(session, preview, bank_form=form)), 422
+
+
+@bp.get("/bank-files/<int:file_id>")
+@roles(Role.ADMIN)
+def bank_file(file_id: int):
+    """An imported bank file: each status it gave and what it did."""
+    found = db.session().get(BankFeedbackFile, file_id)
+    if found is None:
+        raise NotFound()
+    return render_template("settlement/bank_file.html", file=found,
+                           summary=describe_effects(found.summary),
+                           effects=settlement_labels.STATUS_EFFECTS)
+
+
+@bp.post("/payments/<int:payment_id>/retry")
+@roles(Role.ADMIN)
+def approve_retry(payment_id: int):
+    """Let a rejected or returned payment go to the same account in the next run."""
+    try:
+        payment = bank_feedback.approve_retry(db.session(), payment_id, actor=current_actor())
+    except bank_feedback.NotFailed as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".index"), code=303)
+    flash(_("%(provider)s is paid again, to the same account, in the next run.",
+            provider=payment.creditor_name), "success")
+    return redirect(url_for(".index", _anchor="failed-payments"), code=303)
+
+
+def describe_effects(summary: dict) -> str:
+    """"2 payments accepted, 1 unknown" in the reader's language."""
+    parts = [f"{count} {settlement_labels.STATUS_EFFECTS[effect]}"
+             for effect, count in summary.items() if effect in settlement_labels.STATUS_EFFECTS]
+    return ", ".join(parts) or _("no payment statuses")
+
+
+def _index_context(session, preview, **extra) -> dict:
+    plan = preview.plan
+    budgets = {b.id: b for b in session.execute(sa.select(Budget).where(
+        Budget.id.in_(list(plan.spend_by_budget)))).scalars()}
+    return {"form": PreviewForm(formdata=None), "run_form": SettlementForm(formdata=None),
+            "plan": plan, "budgets": budgets, "self_shares": preview.self_shares,
+            "total_cents": preview.total_cents, "batches": batches.recent_batches(session),
+            "bank_files": bank_feedback.recent_files(session),
+            "failed": bank_feedback.failed_payments(session), "language": current_language(),
+            **extra}
+
+
 @bp.post("/batches/<int:batch_id>/sent")
 @roles(Role.ADMIN)
 def mark_sent(batch_id: int):
     return _transition(batch_id, batches.mark_batch_sent,
                        _("The payment batch is marked as sent to the bank."))
-
-
-@bp.post("/batches/<int:batch_id>/confirmed")
-@roles(Role.ADMIN)
-def confirm_paid(batch_id: int):
-    return _transition(batch_id, batches.confirm_batch_paid,
-                       _("The payment batch is marked as confirmed paid by the bank."))
 
 
 def _transition(batch_id: int, move, done: str):
