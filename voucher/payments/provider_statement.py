@@ -19,7 +19,12 @@ from voucher.payments.models import (
     RefundStatus,
 )
 from voucher.payments.services import month_of
-from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.redemptions.models import (
+    ClientShareStatus,
+    Redemption,
+    RedemptionStatus,
+    not_corrected,
+)
 from voucher.settlement.models import Payment, PaymentBatch
 from voucher.vouchers.models import Voucher
 
@@ -61,7 +66,7 @@ def statement(session: Session, provider_id: int) -> Statement:
             sa.select(Redemption).join(Voucher, Voucher.id == Redemption.voucher_id)
             .where(Redemption.provider_id == provider_id,
                    Redemption.client_share_status == ClientShareStatus.DUE,
-                   Redemption.status != RedemptionStatus.VOID)
+                   Redemption.status != RedemptionStatus.VOID, not_corrected())
             .options(joinedload(Redemption.voucher).joinedload(Voucher.client))
             .order_by(Redemption.service_date)).scalars():
         key = (event.voucher.client_id, month_of(event.service_date))
