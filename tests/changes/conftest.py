@@ -12,14 +12,14 @@ from tests import factories
 from tests.settlement.conftest import settle, world  # noqa: F401 (the fixtures)
 from voucher.accounts.models import Role
 from voucher.audit.services import Actor
-from voucher.changes import services
 from voucher.catalogue.models import ServiceTypeRate
+from voucher.changes import services
 
 OCTOBER = dt.date(2026, 10, 1)
 
 
 @pytest.fixture
-def people(db, world):
+def people(db, world):  # noqa: F811
     maker = factories.user(db, role=Role.CASE_MANAGER, municipalities=[world.ylivieska],
                            display_name="Kaisa Palveluohjaaja")
     approver = factories.user(db, role=Role.CASE_MANAGER, municipalities=[world.ylivieska],
@@ -28,7 +28,8 @@ def people(db, world):
                            b=Actor.of_user(approver))
 
 
-def new_rate(db, world, *, value: int, valid_from: dt.date = OCTOBER) -> None:
+def new_rate(db, world, *,  # noqa: F811
+              value: int, valid_from: dt.date = OCTOBER) -> None:
     """A new value table of home care from ``valid_from``."""
     db.add(ServiceTypeRate(service_type_id=world.home_care.id, valid_from=valid_from,
                            unit_value_cents=value, price_cap_cents=4800))

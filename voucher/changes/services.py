@@ -409,6 +409,8 @@ def _lock(session: Session, change: VoucherChange) -> Voucher:
 def approve_change(session: Session, change: VoucherChange, *, actor: Actor,
                    language: str = "fi") -> VoucherChange:
     """A second case manager approves: the change decision is made (see the module)."""
+    if change.status != ChangeStatus.PROPOSED:
+        raise ChangeAlreadyDecided()
     if actor.user_id == change.proposed_by_user_id:
         raise OwnChange()
     voucher = _lock(session, change)
@@ -515,6 +517,8 @@ def _move_commitment(session: Session, voucher: Voucher, preview: ChangePreview,
 def reject_change(session: Session, change: VoucherChange, *, reason: str,
                   actor: Actor) -> VoucherChange:
     """Another case manager does not approve the proposal; its proposer is told why."""
+    if change.status != ChangeStatus.PROPOSED:
+        raise ChangeAlreadyDecided()
     if actor.user_id == change.proposed_by_user_id:
         raise OwnChange(_l("Your own proposal is withdrawn, not rejected."))
     reason = (reason or "").strip()
@@ -531,6 +535,8 @@ def reject_change(session: Session, change: VoucherChange, *, reason: str,
 
 def withdraw_change(session: Session, change: VoucherChange, *, actor: Actor) -> VoucherChange:
     """The proposer takes the proposal back before anyone decides it."""
+    if change.status != ChangeStatus.PROPOSED:
+        raise ChangeAlreadyDecided()
     if actor.user_id != change.proposed_by_user_id:
         raise OwnChange(_l("Only the case manager who proposed the change can withdraw it."))
     _decide(session, change, ChangeStatus.WITHDRAWN, actor, None)

@@ -224,6 +224,6 @@ def letter(voucher_id: int, change_id: int):
 @bp.get("/<int:voucher_id>/changes/<int:change_id>/letter.pdf")
 @roles(Role.CLIENT, Role.CASE_MANAGER, Role.ADMIN)
 def letter_as_pdf(voucher_id: int, change_id: int):
-    voucher, change, content = _letter(voucher_id, change_id)
+    _voucher, change, content = _letter(voucher_id, change_id)
     return Response(change_letter_pdf(content), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="change-decision-{change.id}.pdf"'})

@@ -32,7 +32,6 @@ from voucher.providers.pricing import approved_price_for, approved_price_subquer
 from voucher.providers.supervision import ensure_provider_active
 from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher, VoucherStatus
-from voucher.vouchers.value import unit_value_on
 from voucher.vouchers.units import (
     InsufficientUnits,
     OutsideValidity,
@@ -41,6 +40,7 @@ from voucher.vouchers.units import (
     recordable_units,
     take_units,
 )
+from voucher.vouchers.value import unit_value_on
 
 #: Upper bounds that keep input sane (and inside the database's integers).
 MAX_UNITS = 1000 * UNIT_SCALE

@@ -50,6 +50,14 @@ def delivery_of(session: Session, voucher_id: int, *, change_id: int | None = No
         DecisionDelivery.voucher_id == voucher_id, which)).scalar_one_or_none()
 
 
+def delivery_in_force(session: Session, voucher_id: int) -> DecisionDelivery | None:
+    """The delivery of the voucher's decision in force: its newest (a change decision's once
+    one is approved)."""
+    return session.execute(sa.select(DecisionDelivery).where(
+        DecisionDelivery.voucher_id == voucher_id).order_by(DecisionDelivery.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
 def review_deadline(delivery: DecisionDelivery | None) -> dt.date | None:
     """The last day of the time for a request for review, once the decision is received."""
     if delivery is None or delivery.received_on is None:
