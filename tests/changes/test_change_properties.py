@@ -28,18 +28,31 @@ from voucher.settlement.run import Payer, settle_approved_invoices
 from voucher.vouchers.models import Voucher
 from voucher.vouchers.value import unit_value_on
 
-steps = st.tuples(st.tuples(st.just("issue"), st.integers(500, 3000)), st.lists(st.one_of(
+_redeem = st.tuples(st.just("redeem"), st.integers(0, 9), st.integers(0, 54),
+                   st.integers(25, 600))
+#: Invoice October (or September) and, mostly, have it approved in the same step.
+_invoice = st.tuples(st.just("invoice"), st.integers(0, 1), st.booleans())
+#: Each example issues, records services and invoices them before the rest, so that the
+#: changes find events in every state.
+steps = st.tuples(
     st.tuples(st.just("issue"), st.integers(500, 3000)),
-    st.tuples(st.just("redeem"), st.integers(0, 9), st.integers(0, 54), st.integers(25, 600)),
-    st.tuples(st.just("invoice"), st.integers(0, 1)),
-    st.tuples(st.just("approve"), st.integers(0, 9)),
-    st.tuples(st.just("settle")),
-    # A change of units: a new number (hundredths) from a day of October–November.
-    st.tuples(st.just("units"), st.integers(0, 9), st.integers(100, 4000), st.integers(0, 54)),
-    # A retroactive change of value: raised to a value (or back to the table's, None).
-    st.tuples(st.just("value"), st.integers(0, 9),
-              st.one_of(st.none(), st.integers(3201, 4800)), st.integers(0, 54)),
-), min_size=1, max_size=14)).map(lambda first_and_rest: [first_and_rest[0], *first_and_rest[1]])
+    st.lists(_redeem, min_size=1, max_size=4),
+    _invoice,
+    st.lists(st.one_of(
+        st.tuples(st.just("issue"), st.integers(500, 3000)),
+        _redeem, _redeem, _invoice,
+        st.tuples(st.just("approve"), st.integers(0, 9)),
+        st.tuples(st.just("settle")), st.tuples(st.just("settle")),
+        # A change of units: a new number (hundredths) from a day of October–November.
+        st.tuples(st.just("units"), st.integers(0, 9), st.integers(100, 4000),
+                  st.integers(0, 54)),
+        # A retroactive change of value: raised to a value (or back to the table's, None).
+        st.tuples(st.just("value"), st.integers(0, 9),
+                  st.one_of(st.none(), st.integers(3201, 4800)), st.integers(0, 54)),
+        st.tuples(st.just("value"), st.integers(0, 9),
+                  st.one_of(st.none(), st.integers(3201, 4800)), st.integers(0, 54)),
+    ), min_size=1, max_size=12),
+).map(lambda parts: [parts[0], *parts[1], parts[2], *parts[3]])
 
 
 def _changes_too(db) -> tuple:
@@ -99,8 +112,10 @@ def _run(db, world, step, mine, people, payer) -> bool:
                                 service_date=OCTOBER + dt.timedelta(days=day), units=units)
         return True
     if kind == "invoice":
-        create_invoice(db, provider_id=world.aurinko.id,
-                       period=dt.date(2026, 10 - step[1], 1), actor=ACTOR)
+        invoice = create_invoice(db, provider_id=world.aurinko.id,
+                                 period=dt.date(2026, 10 - step[1], 1), actor=ACTOR)
+        if step[2]:
+            approve_invoice(db, invoice_id=invoice.id, actor=ACTOR)
         return True
     if kind == "approve":
         waiting = db.execute(sa.select(Invoice).where(Invoice.status == InvoiceStatus.SUBMITTED)

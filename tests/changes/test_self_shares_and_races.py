@@ -12,10 +12,12 @@ from tests import factories
 from tests.changes.conftest import OCTOBER, change, new_rate
 from tests.concurrency import run_in_parallel
 from tests.settlement.conftest import voucher_for
+from voucher.accounts.models import Role
 from voucher.audit.services import Actor
 from voucher.budgets.models import Budget, BudgetEntry
 from voucher.changes import services
 from voucher.changes.models import ChangeStatus, VoucherChange
+from voucher.payments import provider_statement
 from voucher.payments.models import (
     JobKind,
     OnlinePayment,
@@ -65,6 +67,10 @@ def test_a_self_share_paid_online_is_refunded_and_the_new_one_is_due(db, world, 
     groups = due_self_shares(db, voucher.client_id)
     owed = sorted((e.replaces_id, e.client_pays_cents) for g in groups for e in g.events)
     assert owed == [(paid.id, 600), (due.id, 300)]
+    # The provider's statement shows each re-valued service, old and new.
+    shown = provider_statement.statement(db, world.aurinko.id).revalued
+    assert sorted((old.id, old.voucher_pays_cents, new.voucher_pays_cents)
+                  for new, old in shown) == [(paid.id, 6400, 7200), (due.id, 3200, 3600)]
     db.flush()
     assert [d.describe() for d in find_differences(db)] == []
 
@@ -109,3 +115,29 @@ def test_two_approvals_at_once_move_the_commitment_once(app, db, world, people,
     assert entries[-1].amount_cents == 10 * 3200
     budget = db.execute(sa.select(Budget).where(Budget.year == 2026)).scalar_one()
     assert budget.committed_cents == 20 * 3200
+
+
+def test_the_provider_and_the_client_see_the_corrections(db, world, people, client, auth):
+    voucher = voucher_for(db, world, world.aurinko, valid_from=OCTOBER, units=1000)
+    event = factories.service_event(db, voucher, service_date=dt.date(2026, 10, 6), units=100)
+    new_rate(db, world, value=3600)
+    made = change(db, voucher, people, revalue=True)
+    seller = factories.user(db, role=Role.PROVIDER, provider_id=world.aurinko.id)
+    holder = factories.user(db, role=Role.CLIENT, client_id=voucher.client_id)
+    db.commit()
+    auth.login(seller.email, factories.PASSWORD)
+    page = client.get("/provider/self-shares").get_data(as_text=True)
+    assert "Päätösten muutoksilla oikaistut palvelut" in page
+    assert "32,00 € → 36,00 € (+4,00 €)" in page.replace("\xa0", " ")
+    auth.logout()
+    auth.login(holder.email, factories.PASSWORD)
+    page = client.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    assert made.decision_number in page and made.changes_decision_number in page
+    assert f"/vouchers/{voucher.id}/changes/{made.id}/letter" in page
+    letter = client.get(f"/vouchers/{voucher.id}/changes/{made.id}/letter")
+    assert letter.status_code == 200
+    text = letter.get_data(as_text=True)
+    assert "Muutospäätös palvelusetelipäätökseen" in text and "1 palvelutapahtuma laskettiin" in text
+    pdf = client.get(f"/vouchers/{voucher.id}/changes/{made.id}/letter.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert event.id

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -120,12 +120,16 @@ def _corrections(change: VoucherChange, language: str) -> list[str]:
     done = change.corrections or {}
     if not done.get("events"):
         return []
-    paragraphs = [_(
-        "The new value applies to the services already recorded from %(day)s: "
-        "%(count)d service events were recalculated. For them the voucher pays the provider "
-        "%(voucher)s in all, and your self-shares change by %(client)s in all. The provider "
-        "gets the difference, or pays it back, with its next invoice.",
-        day=format_date(change.starts_on, language), count=done["events"],
+    paragraphs = [ngettext(
+        "The new value applies to the services already recorded from %(day)s: %(num)d "
+        "service event was recalculated. For it the voucher pays the provider %(voucher)s in "
+        "all, and your self-share changes by %(client)s. The provider gets the difference, "
+        "or pays it back, with its next invoice.",
+        "The new value applies to the services already recorded from %(day)s: %(num)d "
+        "service events were recalculated. For them the voucher pays the provider %(voucher)s "
+        "in all, and your self-shares change by %(client)s in all. The provider gets the "
+        "difference, or pays it back, with its next invoice.", done["events"],
+        day=format_date(change.starts_on, language),
         voucher=_signed(done.get("voucher_cents", 0), language),
         client=_signed(done.get("client_cents", 0), language))]
     if done.get("refunded_cents"):

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session, joinedload
 
 from voucher.clients.models import Client
@@ -49,6 +50,9 @@ class Statement:
     refund_pending_cents: int = 0
     #: (payment, batch) newest first.
     payments: list[tuple[Payment, PaymentBatch]] = field(default_factory=list)
+    #: Service events a change of decision re-valued: (replacement, the event it replaces),
+    #: newest first; the difference is paid, or recovered, with the invoice that carries them.
+    revalued: list[tuple[Redemption, Redemption]] = field(default_factory=list)
 
     @property
     def to_be_paid_cents(self) -> int:
@@ -88,6 +92,12 @@ def statement(session: Session, provider_id: int) -> Statement:
         result.refunded_cents += int(amount or 0)
         if status == RefundStatus.PENDING:
             result.refund_pending_cents += int(amount or 0)
+    replaced = sa.orm.aliased(Redemption)
+    result.revalued = [tuple(row) for row in session.execute(
+        sa.select(Redemption, replaced).join(replaced, replaced.id == Redemption.replaces_id)
+        .where(Redemption.provider_id == provider_id, Redemption.voucher_change_id.is_not(None))
+        .options(joinedload(Redemption.voucher).joinedload(Voucher.client))
+        .order_by(Redemption.id.desc()).limit(50))]
     result.payments = list(session.execute(
         sa.select(Payment, PaymentBatch).join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
         .where(Payment.provider_id == provider_id).order_by(Payment.id.desc()).limit(50)).all())
