@@ -137,7 +137,8 @@ def test_the_provider_and_the_client_see_the_corrections(db, world, people, clie
     letter = client.get(f"/vouchers/{voucher.id}/changes/{made.id}/letter")
     assert letter.status_code == 200
     text = letter.get_data(as_text=True)
-    assert "Muutospäätös palvelusetelipäätökseen" in text and "1 palvelutapahtuma laskettiin" in text
+    assert "Muutospäätös palvelusetelipäätökseen" in text
+    assert "1 palvelutapahtuma laskettiin" in text
     pdf = client.get(f"/vouchers/{voucher.id}/changes/{made.id}/letter.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert event.id
