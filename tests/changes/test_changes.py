@@ -222,3 +222,45 @@ def test_the_statuses_stay_unchanged_for_units_and_validity(db, world, people):
 def test_invoice_status_import_is_used():
     assert InvoiceStatus.APPROVED
     assert ClientShareStatus.DUE
+
+
+def test_an_event_on_an_invoice_waiting_for_a_decision_goes_with_its_correction(
+        db, world, people):
+    """The invoice is rejected after the change corrected its event: the event, its
+    correction and its replacement are invoiced together again, and the event cannot be
+    voided (the correction stands for it)."""
+    from voucher.invoicing.services import reject_invoice
+    from voucher.redemptions.corrections import CannotCorrect, void_redemption
+
+    voucher = voucher_for(db, world, world.aurinko, valid_from=OCTOBER, units=1000)
+    event = factories.service_event(db, voucher, service_date=dt.date(2026, 10, 8), units=100)
+    waiting = create_invoice(db, provider_id=world.aurinko.id, period=OCTOBER, actor=SYSTEM)
+    new_rate(db, world, value=3500)
+    made = change(db, voucher, people, revalue=True)
+    reject_invoice(db, invoice_id=waiting.id, reason="Väärä kuukausi.", actor=SYSTEM)
+    db.refresh(event)
+    assert event.status == RedemptionStatus.RECORDED
+    with pytest.raises(CannotCorrect):
+        void_redemption(db, provider_id=world.aurinko.id, redemption_id=event.id, actor=SYSTEM)
+    again = create_invoice(db, provider_id=world.aurinko.id, period=dt.date(2026, 9, 1),
+                           actor=SYSTEM)
+    assert sorted(line.voucher_pays_cents for line in again.lines) == [-3200, 3200, 3500]
+    assert again.voucher_total_cents == 3500
+    assert made.corrections["events"] == 1
+    _clean(db)
+
+
+def test_a_review_decision_that_changes_the_decision_leads_to_a_change(db, world, people):
+    from voucher import clock
+    from voucher.reviews.models import ReviewChannel, ReviewOutcome
+    from voucher.reviews.services import decide_request, file_request
+
+    voucher = voucher_for(db, world, world.aurinko, valid_from=OCTOBER, units=1000)
+    review = file_request(db, voucher, channel=ReviewChannel.PAPER, received_on=clock.today(),
+                          text="Tunnit eivät riitä.", actor=SYSTEM)
+    decide_request(db, review, outcome=ReviewOutcome.CHANGED, reasoning="Tarve on suurempi.",
+                   decider=people.approver, actor=people.b)
+    made = change(db, voucher, people, units_per_period=1400, review_request_id=review.id)
+    assert made.review_request_id == review.id
+    assert review.decision_number_reviewed == made.changes_decision_number
+    assert voucher.decision_number == made.decision_number != review.decision_number_reviewed
