@@ -264,3 +264,15 @@ def test_a_review_decision_that_changes_the_decision_leads_to_a_change(db, world
     assert made.review_request_id == review.id
     assert review.decision_number_reviewed == made.changes_decision_number
     assert voucher.decision_number == made.decision_number != review.decision_number_reviewed
+
+
+def test_retention_removes_the_reasons_and_household_of_changes(db, world, people):
+    from voucher.audit.services import Actor as AuditActor
+    from voucher.privacy.retention import pseudonymise_client
+
+    voucher = voucher_for(db, world, world.aurinko, valid_from=OCTOBER, units=1000)
+    made = change(db, voucher, people, units_per_period=1200)
+    pseudonymise_client(db, voucher.client, actor=AuditActor.system("retention"),
+                        cutoff=dt.date(2026, 11, 24))
+    db.refresh(made)
+    assert made.reason == "" and made.before["calculation"].get("pseudonymised")
