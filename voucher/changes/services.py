@@ -570,6 +570,18 @@ def waiting_change(session: Session, voucher_id: int) -> VoucherChange | None:
         VoucherChange.status == ChangeStatus.PROPOSED)).scalar_one_or_none()
 
 
+def changes_awaiting(session: Session, user: User) -> list[VoucherChange]:
+    """Proposals in the user's municipalities that wait for a second case manager (not the
+    user's own), oldest first."""
+    from voucher.vouchers.queries import staff_scope
+
+    return list(session.execute(staff_scope(
+        sa.select(VoucherChange).join(Voucher, Voucher.id == VoucherChange.voucher_id)
+        .where(VoucherChange.status == ChangeStatus.PROPOSED,
+               VoucherChange.proposed_by_user_id != user.id), user)
+        .order_by(VoucherChange.proposed_at, VoucherChange.id)).scalars())
+
+
 def find_change(session: Session, voucher: Voucher, change_id: int) -> VoucherChange:
     """One of the voucher's changes; NotFound otherwise."""
     change = session.get(VoucherChange, change_id) if 0 < change_id < 2**31 else None

@@ -37,7 +37,10 @@ def _changes_helper():
     def changes_of(voucher_id: int):
         return services.changes_of(db.session(), voucher_id)
 
-    return {"changes_of": changes_of}
+    def changes_awaiting():
+        return services.changes_awaiting(db.session(), current_user)
+
+    return {"changes_of": changes_of, "changes_awaiting": changes_awaiting}
 
 
 def _proposal(form: ChangeForm, review_id: int | None) -> services.ChangeInput:
