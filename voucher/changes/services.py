@@ -36,6 +36,7 @@ from voucher.changes import terms as T
 from voucher.changes.models import ChangeStatus, VoucherChange
 from voucher.errors import DomainError, NotFound, ValidationFailed
 from voucher.i18n import format_date, localized
+from voucher.labels import label
 from voucher.money import UNIT_SCALE, format_cents
 from voucher.providers.pricing import approved_price_for
 from voucher.redemptions.models import Redemption
@@ -252,7 +253,7 @@ def preview_change(session: Session, voucher: Voucher, proposal: ChangeInput, *,
     """Check a proposal against the voucher as it is and compute what it would change,
     without storing anything (the approval computes it again)."""
     if voucher.status not in VALUE_CHANGEABLE or voucher.issued_at is None:
-        raise CannotChange(state=voucher.status.value)
+        raise CannotChange(state=label(voucher.status))
     _text(proposal.reason)
     units = proposal.units_per_period if proposal.units_per_period is not None \
         else voucher.units_per_period
