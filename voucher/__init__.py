@@ -104,6 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     from voucher.budgets.views import bp as budgets
     from voucher.catalogue.income_views import bp as income_tables
     from voucher.catalogue.views import bp as catalogue
+    from voucher.changes.views import bp as changes
     from voucher.clients.views import bp as clients
     from voucher.feedback.views import bp as feedback
     from voucher.home.views import bp as home
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
         privacy,
         vouchers,
         reviews,
+        changes,
         budgets,
         income_tables,
         redemptions,

@@ -93,6 +93,7 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.filters.update(
         cents=lambda c: format_cents(c, current_language()),
+        signed_cents=lambda c: ("+" if c and c > 0 else "") + format_cents(c, current_language()),
         units=lambda u: format_units(u, current_language()),
         date=format_date,
         number=lambda value: format_decimal(value, locale=current_language()),

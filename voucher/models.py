@@ -16,6 +16,7 @@ from voucher.catalogue.models import (  # noqa: F401
     ServiceType,
     ServiceTypeRate,
 )
+from voucher.changes.models import VoucherChange  # noqa: F401
 from voucher.clients.models import Client  # noqa: F401
 from voucher.feedback.models import Feedback  # noqa: F401
 from voucher.identification.models import SamlRequest, SamlSeenMessage  # noqa: F401
@@ -55,4 +56,5 @@ from voucher.vouchers.models import (  # noqa: F401
     VoucherAssignment,
     VoucherPeriod,
     VoucherPolicy,
+    VoucherValue,
 )

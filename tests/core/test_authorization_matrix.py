@@ -44,6 +44,7 @@ from voucher.api.models import ApiToken
 from voucher.audit.models import AuditEvent
 from voucher.budgets.models import Budget
 from voucher.catalogue.models import IncomeTable, ServiceTypeRate
+from voucher.changes.models import VoucherChange
 from voucher.clients.models import Client
 from voucher.invoicing.models import Invoice
 from voucher.mail.models import OutboxMessage
@@ -306,6 +307,15 @@ ACCESS: dict[str, dict[str, str]] = {
     "reviews.detail": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
     "reviews.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.choose_provider": allow(CLIENT_A, CM_HOME, hidden=(CLIENT_B, CM_OTHER)),
+    # Changes of decisions: case managers of the client's municipality propose and decide;
+    # the change decision's letter is the client's too
+    "changes.propose": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "changes.detail": allow(CM_HOME, ADMIN, hidden=(CM_OTHER,)),
+    "changes.approve": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "changes.reject": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "changes.withdraw": allow(CM_HOME, hidden=(CM_OTHER,)),
+    "changes.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
+    "changes.letter_as_pdf": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "vouchers.letter_as_pdf": allow(CLIENT_A, CM_HOME, ADMIN, hidden=(CLIENT_B, CM_OTHER)),
     "feedback.index": allow(CLIENT_A, CLIENT_B),
@@ -371,6 +381,7 @@ class World:
     bank_change_p: BankAccountChange  # P's change of bank account, waiting for approval
     letter_to_post: DecisionDelivery  # a decision letter of A's municipality, to be posted
     review_a: ReviewRequest  # A's request for review of voucher A's decision, waiting
+    voucher_change_a: VoucherChange  # an approved change of voucher A's decision
     reset_token: str
     invitation_token: str
     api_tokens: dict[str, str]
@@ -416,6 +427,21 @@ def _review(db, voucher: Voucher) -> ReviewRequest:
     return file_request(db, voucher, channel=ReviewChannel.ONLINE,
                         received_on=clock.today(),
                         text="Tarvitsen enemmän tunteja.", actor=Actor.system("test"))
+
+
+def _voucher_change(db, voucher: Voucher) -> VoucherChange:
+    """A change of the voucher's decision, proposed and approved by two case managers of its
+    municipality other than the matrix's (made through the services)."""
+    from voucher import clock
+    from voucher.audit.services import Actor
+    from voucher.changes.services import ChangeInput, approve_change, propose_change
+
+    home = db.get(Municipality, voucher.municipality_id)
+    a, b = (factories.user(db, role=Role.CASE_MANAGER, municipalities=[home]) for _ in "ab")
+    change = propose_change(db, voucher, ChangeInput(
+        starts_on=clock.today(), reason="Tarve kasvoi arvioinnin mukaan.",
+        units_per_period=voucher.units_per_period + 100), actor=Actor.of_user(a))
+    return approve_change(db, change, actor=Actor.of_user(b))
 
 
 def build_world(db) -> World:
@@ -478,6 +504,7 @@ def build_world(db) -> World:
                           event_id="evt_matrix", intent_id="pi_matrix"),
         bank_change_p=_bank_change(db, provider_p),
         review_a=_review(db, voucher_a),
+        voucher_change_a=_voucher_change(db, voucher_a),
         letter_to_post=_one(db, sa.select(DecisionDelivery).join(Voucher).where(
             Voucher.municipality_id == aino.municipality_id,
             DecisionDelivery.method == DeliveryMethod.POST,
@@ -552,6 +579,8 @@ PARAMETERS = {
     ("income_tables.service", "service_type_id"): lambda w: w.income_table.service_type_id,
     ("income_tables.new", "service_type_id"): lambda w: w.income_table.service_type_id,
     ("catalogue.cancel_rate", "service_type_id"): lambda w: w.rate.service_type_id,
+    **{(f"changes.{name}", "change_id"): (lambda w: w.voucher_change_a.id) for name in (
+        "detail", "approve", "reject", "withdraw", "letter", "letter_as_pdf")},
     "code": lambda w: w.voucher_a.code,
     "voucher_id": lambda w: w.voucher_a.id,
     "request_id": lambda w: w.review_a.id,

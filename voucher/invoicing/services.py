@@ -16,6 +16,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -80,12 +81,19 @@ def period_label(period: dt.date) -> str:
 
 
 def _invoiceable(provider_id: int, period: dt.date):
-    """The provider's events that an invoice of ``period`` takes."""
+    """The provider's events that an invoice of ``period`` takes: those of the month, and
+    whatever its date every correction, every replacement a change of decision made, and an
+    event a correction reverses that came back from a rejected invoice (so that the pair is
+    always invoiced together)."""
+    correction = sa.orm.aliased(Redemption)
+    corrected = sa.select(correction.corrects_id).where(correction.corrects_id.is_not(None),
+                                                        correction.provider_id == provider_id)
     return sa.and_(
         Redemption.provider_id == provider_id,
         Redemption.status == RedemptionStatus.RECORDED,
-        sa.or_(Redemption.corrects_id.is_not(None),
-               Redemption.service_date.between(period, period_end(period))),
+        sa.or_(Redemption.corrects_id.is_not(None), Redemption.replaces_id.is_not(None),
+               Redemption.service_date.between(period, period_end(period)),
+               Redemption.id.in_(corrected)),
     )
 
 

@@ -24,7 +24,12 @@ from voucher.payments.models import (
     StripeJob,
 )
 from voucher.payments.services import next_month, pay_time_over
-from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.redemptions.models import (
+    ClientShareStatus,
+    Redemption,
+    RedemptionStatus,
+    not_corrected,
+)
 from voucher.vouchers.models import Voucher
 
 
@@ -39,7 +44,8 @@ def _billable(*conditions):
     not_held = ~sa.exists(sa.select(OnlinePaymentEvent.id).where(
         OnlinePaymentEvent.live_redemption_id == Redemption.id))
     return sa.and_(Redemption.client_share_status == ClientShareStatus.DUE,
-                   Redemption.status != RedemptionStatus.VOID, not_held, *conditions)
+                   Redemption.status != RedemptionStatus.VOID, not_corrected(), not_held,
+                   *conditions)
 
 
 def _mark(session: Session, ids: list[int]) -> int:

@@ -22,7 +22,12 @@ from voucher.audit.services import Actor, record_event
 from voucher.payments.models import OnlinePayment, OnlinePaymentEvent, OnlinePaymentStatus
 from voucher.payments.refunds import refund_part
 from voucher.payments.stripe_client import Intent
-from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.redemptions.models import (
+    ClientShareStatus,
+    Redemption,
+    RedemptionStatus,
+    not_corrected,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +102,7 @@ def _succeeded(session: Session, payment: OnlinePayment, intent: Intent, actor: 
             sa.update(Redemption)
             .where(Redemption.id == link.redemption_id,
                    Redemption.client_share_status == ClientShareStatus.DUE,
-                   Redemption.status != RedemptionStatus.VOID)
+                   Redemption.status != RedemptionStatus.VOID, not_corrected())
             .values(client_share_status=ClientShareStatus.PAID_ONLINE)
             .execution_options(synchronize_session=False)).rowcount == 1
         if not paid:

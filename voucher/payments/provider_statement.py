@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Session, joinedload
 
 from voucher.clients.models import Client
@@ -20,7 +21,12 @@ from voucher.payments.models import (
     RefundStatus,
 )
 from voucher.payments.services import month_of
-from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.redemptions.models import (
+    ClientShareStatus,
+    Redemption,
+    RedemptionStatus,
+    not_corrected,
+)
 from voucher.settlement.bank_feedback import failed_payments
 from voucher.settlement.models import Payment, PaymentBatch
 from voucher.vouchers.models import Voucher
@@ -48,6 +54,9 @@ class Statement:
     payments: list[tuple[Payment, PaymentBatch]] = field(default_factory=list)
     #: Payments the bank rejected or returned, not yet paid again (open items).
     failed: list[Payment] = field(default_factory=list)
+    #: Service events a change of decision re-valued: (replacement, the event it replaces),
+    #: newest first; the difference is paid, or recovered, with the invoice that carries them.
+    revalued: list[tuple[Redemption, Redemption]] = field(default_factory=list)
 
     @property
     def to_be_paid_cents(self) -> int:
@@ -65,7 +74,7 @@ def statement(session: Session, provider_id: int) -> Statement:
             sa.select(Redemption).join(Voucher, Voucher.id == Redemption.voucher_id)
             .where(Redemption.provider_id == provider_id,
                    Redemption.client_share_status == ClientShareStatus.DUE,
-                   Redemption.status != RedemptionStatus.VOID)
+                   Redemption.status != RedemptionStatus.VOID, not_corrected())
             .options(joinedload(Redemption.voucher).joinedload(Voucher.client))
             .order_by(Redemption.service_date)).scalars():
         key = (event.voucher.client_id, month_of(event.service_date))
@@ -87,6 +96,12 @@ def statement(session: Session, provider_id: int) -> Statement:
         result.refunded_cents += int(amount or 0)
         if status == RefundStatus.PENDING:
             result.refund_pending_cents += int(amount or 0)
+    replaced = sa.orm.aliased(Redemption)
+    result.revalued = [tuple(row) for row in session.execute(
+        sa.select(Redemption, replaced).join(replaced, replaced.id == Redemption.replaces_id)
+        .where(Redemption.provider_id == provider_id, Redemption.voucher_change_id.is_not(None))
+        .options(joinedload(Redemption.voucher).joinedload(Voucher.client))
+        .order_by(Redemption.id.desc()).limit(50))]
     result.payments = list(session.execute(
         sa.select(Payment, PaymentBatch).join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
         .where(Payment.provider_id == provider_id).order_by(Payment.id.desc()).limit(50)).all())

@@ -33,7 +33,12 @@ from voucher.payments.models import (
     StripeJob,
 )
 from voucher.providers.models import Provider
-from voucher.redemptions.models import ClientShareStatus, Redemption, RedemptionStatus
+from voucher.redemptions.models import (
+    ClientShareStatus,
+    Redemption,
+    RedemptionStatus,
+    not_corrected,
+)
 from voucher.vouchers.models import Voucher
 
 
@@ -82,7 +87,7 @@ def _due_events(session: Session, client_id: int, *, provider_id: int | None = N
              .where(Voucher.client_id == client_id,
                     Redemption.client_share_status == ClientShareStatus.DUE,
                     Redemption.status != RedemptionStatus.VOID,
-                    Redemption.corrects_id.is_(None))
+                    Redemption.corrects_id.is_(None), not_corrected())
              .options(joinedload(Redemption.voucher).joinedload(Voucher.service_type))
              .order_by(Redemption.service_date, Redemption.id))
     if provider_id is not None:

@@ -29,6 +29,7 @@ from voucher import clock
 from voucher.accounts.models import Role, User
 from voucher.audit.models import AuditEvent
 from voucher.audit.services import Actor, readable_data, record_event
+from voucher.changes.models import VoucherChange
 from voucher.clients.models import Client
 from voucher.clients.services import client_account, client_for_staff, reveal_identity_code
 from voucher.errors import NotFound
@@ -114,6 +115,8 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
         .order_by(InvoiceLine.id)).all()
     feedback = session.execute(sa.select(Feedback).where(Feedback.client_id == client.id)
                                .order_by(Feedback.id)).scalars().all()
+    changes = session.execute(sa.select(VoucherChange).where(
+        VoucherChange.voucher_id.in_(voucher_ids)).order_by(VoucherChange.id)).scalars().all()
     reviews = session.execute(sa.select(ReviewRequest).where(
         ReviewRequest.voucher_id.in_(voucher_ids)).order_by(ReviewRequest.id)).scalars().all()
     account = client_account(session, client.id)
@@ -208,6 +211,15 @@ def gather_client_data(session: Session, client: Client, *, identity_code: str,
                 "chosen_via": a.chosen_via, "chosen_at": a.chosen_at,
                 "responded_at": a.responded_at, "decline_reason": a.decline_reason,
                 "ended_at": a.ended_at} for a in assignments if a.voucher_id == v.id],
+            "decision_number": v.decision_number,
+            "changes": [{
+                "decision_number": c.decision_number, "changes": c.changes_decision_number,
+                "status": c.status, "starts_on": c.starts_on, "reason": c.reason,
+                "before": c.before, "after": c.after, "corrections": c.corrections,
+                "proposed_by": person(c.proposed_by_user_id), "proposed_at": c.proposed_at,
+                "decided_by": person(c.decided_by_user_id), "decided_at": c.decided_at,
+                "rejection_reason": c.rejection_reason}
+                for c in changes if c.voucher_id == v.id],
         } for v in vouchers],
         "service_events": [{
             "id": e.id, "voucher_id": e.voucher_id, "voucher_code": codes[e.voucher_id],

@@ -32,6 +32,7 @@ from voucher import clock
 from voucher.accounts.models import LoginAttempt, User, UserSession, UserToken
 from voucher.api.models import IdempotencyRecord
 from voucher.audit.services import Actor, record_event, remove_client_texts
+from voucher.changes.models import VoucherChange
 from voucher.clients.models import Client
 from voucher.feedback.models import Feedback
 from voucher.mail.models import OutboxMessage
@@ -133,6 +134,15 @@ def pseudonymise_client(session: Session, client: Client, *, actor: Actor,
                     .values(comment=None))
     session.execute(sa.update(ReviewRequest).where(ReviewRequest.voucher_id.in_(vouchers))
                     .values(request_text="", reasoning=None))
+    # Changes of decisions: their reasons and the household inputs of both terms.
+    for change in session.execute(sa.select(VoucherChange).where(
+            VoucherChange.voucher_id.in_(vouchers))).scalars():
+        change.reason, change.rejection_reason = "", None
+        change.before, change.after = (
+            {**terms, "value_raise_reason": None, "calculation": {
+                **{k: v for k, v in (terms.get("calculation") or {}).items()
+                   if k not in PERSONAL_CALCULATION_KEYS}, "pseudonymised": True}}
+            for terms in (change.before, change.after))
     # Mandates name their representatives (identity code, name): they go with the client.
     session.execute(sa.delete(Mandate).where(Mandate.client_id == client.id))
     if addresses:

@@ -85,6 +85,10 @@ def void_redemption(session: Session, *, provider_id: int, redemption_id: int, a
     if redemption.is_correction:
         raise CannotCorrect(_l("A correction cannot be voided. If it was a mistake, record "
                                "the service event again."))
+    if corrected_ids(session, [redemption.id]):
+        # Back from a rejected invoice after a change of decision corrected it: the
+        # correction and the replacement stand for it.
+        raise CannotCorrect(_l("This service event has already been corrected."))
     voided = session.execute(
         sa.update(Redemption)
         .where(Redemption.id == redemption.id, Redemption.status == RedemptionStatus.RECORDED)
@@ -115,18 +119,9 @@ def correct_redemption(session: Session, *, provider_id: int, redemption_id: int
     original = find_provider_redemption(session, provider_id=provider_id,
                                         redemption_id=redemption_id)
     _check_correctable(session, original)
-    correction = Redemption(
-        voucher_id=original.voucher_id, provider_id=original.provider_id,
-        voucher_period_id=original.voucher_period_id, service_date=original.service_date,
-        units=-original.units, unit_price_cents=original.unit_price_cents,
-        unit_value_cents=original.unit_value_cents,
-        voucher_pays_cents=-original.voucher_pays_cents,
-        client_pays_cents=-original.client_pays_cents, status=RedemptionStatus.RECORDED,
-        corrects_id=original.id, caregiver_ref=original.caregiver_ref,
-        note=_("Correction of service event %(id)d", id=original.id),
-        source="portal" if user_id else "api", client_share_status=None,
-        created_by_user_id=user_id,
-    )
+    correction = reversal_of(original, note=_("Correction of service event %(id)d",
+                                              id=original.id),
+                             source="portal" if user_id else "api", user_id=user_id)
     try:
         with session.begin_nested():
             session.add(correction)
@@ -147,6 +142,22 @@ def correct_redemption(session: Session, *, provider_id: int, redemption_id: int
                                       source=correction.source, actor=actor, user_id=user_id,
                                       language=language)
     return correction, new_event
+
+
+def reversal_of(original: Redemption, *, note: str, source: str, user_id: int | None = None,
+                voucher_change_id: int | None = None) -> Redemption:
+    """The correction event that reverses ``original``: its units and amounts negated, on
+    the same date and period, referring to it, recorded for the provider's next invoice."""
+    return Redemption(
+        voucher_id=original.voucher_id, provider_id=original.provider_id,
+        voucher_period_id=original.voucher_period_id, service_date=original.service_date,
+        units=-original.units, unit_price_cents=original.unit_price_cents,
+        unit_value_cents=original.unit_value_cents,
+        voucher_pays_cents=-original.voucher_pays_cents,
+        client_pays_cents=-original.client_pays_cents, status=RedemptionStatus.RECORDED,
+        corrects_id=original.id, caregiver_ref=original.caregiver_ref, note=note,
+        source=source, client_share_status=None, created_by_user_id=user_id,
+        voucher_change_id=voucher_change_id)
 
 
 def _check_correctable(session: Session, original: Redemption) -> None:

@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from voucher import clock
@@ -48,6 +49,7 @@ class Redemption(Base):
             "(client_pays_cents > 0) = (client_share_status IS NOT NULL)",
             name="client_share_status_when_self_share"),
         sa.UniqueConstraint("corrects_id"),
+        sa.Index("uq_redemptions_replaces_id", "replaces_id", unique=True),
         # A form sent twice (a double click, a reload) records once.
         sa.UniqueConstraint("provider_id", "submission_key"),
         sa.Index("ix_redemptions_provider_status_date", "provider_id", "status", "service_date"),
@@ -71,6 +73,12 @@ class Redemption(Base):
         enum_type(RedemptionStatus, "status"), default=RedemptionStatus.RECORDED)
     #: The invoiced event this correction reverses.
     corrects_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"))
+    #: The event this one replaces at the value of a change of decision (the replaced event
+    #: was voided, or reversed by a correction); it goes on the provider's next invoice.
+    replaces_id: Mapped[int | None] = mapped_column(sa.ForeignKey("redemptions.id"))
+    #: The change of decision that made this correction or replacement.
+    voucher_change_id: Mapped[int | None] = mapped_column(sa.ForeignKey("voucher_changes.id"),
+                                                          index=True)
     #: The provider's own pseudonymous staff id (never a name), for continuity of care.
     caregiver_ref: Mapped[str | None] = mapped_column(sa.String(64))
     note: Mapped[str | None] = mapped_column(sa.Text)
@@ -88,11 +96,19 @@ class Redemption(Base):
     voided_by_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
     voucher: Mapped[Voucher] = relationship()
-    corrects: Mapped[Redemption | None] = relationship(remote_side="Redemption.id")
+    corrects: Mapped[Redemption | None] = relationship(remote_side="Redemption.id",
+                                                       foreign_keys=[corrects_id])
 
     @property
     def is_correction(self) -> bool:
         return self.corrects_id is not None
+
+
+def not_corrected() -> sa.ColumnElement[bool]:
+    """The event (``Redemption``) has no correction reversing it: a corrected event's
+    self-share is no longer due (the correction and any replacement stand for it)."""
+    correction = sa.orm.aliased(Redemption)
+    return ~sa.exists().where(correction.corrects_id == Redemption.id)
 
 
 class CsvImport(Base):

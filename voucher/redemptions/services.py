@@ -40,6 +40,7 @@ from voucher.vouchers.units import (
     recordable_units,
     take_units,
 )
+from voucher.vouchers.value import unit_value_on
 
 #: Upper bounds that keep input sane (and inside the database's integers).
 MAX_UNITS = 1000 * UNIT_SCALE
@@ -99,6 +100,9 @@ class Preview:
     event: EventInput
     approved_price_cents: int
     unit_price_cents: int
+    #: The voucher's value on the service date (a change of decision may have set another
+    #: from a later day).
+    unit_value_cents: int
     voucher_pays_cents: int
     client_pays_cents: int
     units_remaining_after: int
@@ -216,9 +220,11 @@ def preview_redemption(session: Session, *, voucher: Voucher, event: EventInput,
             raise InsufficientUnits(remaining=format_units(available, language),
                                     requested=format_units(event.units, language),
                                     field="units")
-    voucher_pays, client_pays = split_payment(event.units, price, voucher.unit_value_cents)
+    value = unit_value_on(session, voucher, event.service_date)
+    voucher_pays, client_pays = split_payment(event.units, price, value)
     return Preview(voucher=voucher, event=event, approved_price_cents=approved,
-                   unit_price_cents=price, voucher_pays_cents=voucher_pays,
+                   unit_price_cents=price, unit_value_cents=value,
+                   voucher_pays_cents=voucher_pays,
                    client_pays_cents=client_pays,
                    units_remaining_after=voucher.units_remaining - event.units)
 
@@ -251,7 +257,7 @@ def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, 
     redemption = Redemption(
         voucher_id=voucher.id, provider_id=voucher.provider_id, voucher_period_id=period.id,
         service_date=event.service_date, units=event.units,
-        unit_price_cents=preview.unit_price_cents, unit_value_cents=voucher.unit_value_cents,
+        unit_price_cents=preview.unit_price_cents, unit_value_cents=preview.unit_value_cents,
         voucher_pays_cents=preview.voucher_pays_cents,
         client_pays_cents=preview.client_pays_cents, status=RedemptionStatus.RECORDED,
         caregiver_ref=event.caregiver_ref or None, note=event.note or None, source=source,

@@ -57,7 +57,8 @@ def review_letter(request: ReviewRequest, *, config) -> ReviewLetter:
             facts=[
                 (_("Decision number"), request.decision_number or ""),
                 (_("Decision date"), format_date(request.decided_at, language)),
-                (_("Decision under review"), voucher.decision_number or ""),
+                (_("Decision under review"),
+                 request.decision_number_reviewed or voucher.decision_number or ""),
                 (_("Request received"), format_date(request.received_on, language)),
                 (_("Decision"), label(request.outcome)),
             ],

@@ -38,6 +38,9 @@ class ReviewRequest(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id"))
+    #: The number of the decision under review (the voucher's decision in force when the
+    #: request came; a later change of decision has a number of its own).
+    decision_number_reviewed: Mapped[str | None] = mapped_column(sa.String(32))
     channel: Mapped[ReviewChannel] = mapped_column(enum_type(ReviewChannel, "channel"))
     #: The day the authority received the request (online: the day it was filed).
     received_on: Mapped[dt.date]

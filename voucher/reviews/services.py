@@ -26,7 +26,7 @@ from voucher.pages import count_rows
 from voucher.reviews.models import ReviewChannel, ReviewOutcome, ReviewRequest
 from voucher.vouchers import notices
 from voucher.vouchers.decision_numbers import take_decision_numbers
-from voucher.vouchers.delivery import delivery_of, review_deadline
+from voucher.vouchers.delivery import delivery_in_force, review_deadline
 from voucher.vouchers.models import Voucher
 from voucher.vouchers.queries import staff_scope
 
@@ -53,8 +53,9 @@ class OwnDecision(DomainError):
 
 
 def deadline_of(session: Session, voucher: Voucher) -> dt.date | None:
-    """The last day for a request for review, once the decision counts as received."""
-    return review_deadline(delivery_of(session, voucher.id))
+    """The last day for a request for review of the decision in force, once it counts as
+    received (a change decision's own delivery, when a change is in force)."""
+    return review_deadline(delivery_in_force(session, voucher.id))
 
 
 def _text(value: str | None, field: str, message) -> str:
@@ -79,6 +80,7 @@ def file_request(session: Session, voucher: Voucher, *, channel: ReviewChannel,
             "Give the day the request arrived: not before the decision, not in the future."))})
     deadline = deadline_of(session, voucher)
     request = ReviewRequest(voucher_id=voucher.id, channel=channel, received_on=received_on,
+                            decision_number_reviewed=voucher.decision_number,
                             request_text=text, filed_by_user_id=actor.user_id,
                             late=deadline is not None and received_on > deadline)
     try:

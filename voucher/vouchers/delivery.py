@@ -22,12 +22,15 @@ from voucher.vouchers.models import DecisionDelivery, DeliveryMethod, Voucher
 from voucher.vouchers.queries import staff_scope
 
 
-def deliver(session: Session, voucher: Voucher) -> DecisionDelivery:
-    """Record how the just issued decision reaches the client (in the issuing transaction)."""
+def deliver(session: Session, voucher: Voucher, *, change_id: int | None = None
+            ) -> DecisionDelivery:
+    """Record how the just made decision reaches the client (in the issuing transaction, or
+    the approval of the change decision ``change_id``)."""
     account = client_account(session, voucher.client_id)
     electronic = bool(voucher.client.email) and account is not None and account.is_active
     today = clock.today()
-    delivery = DecisionDelivery(voucher_id=voucher.id, method=DeliveryMethod.POST)
+    delivery = DecisionDelivery(voucher_id=voucher.id, voucher_change_id=change_id,
+                                method=DeliveryMethod.POST)
     if electronic:
         delivery.method = DeliveryMethod.ELECTRONIC
         delivery.sent_on = today
@@ -37,9 +40,22 @@ def deliver(session: Session, voucher: Voucher) -> DecisionDelivery:
     return delivery
 
 
-def delivery_of(session: Session, voucher_id: int) -> DecisionDelivery | None:
+def delivery_of(session: Session, voucher_id: int, *, change_id: int | None = None
+                ) -> DecisionDelivery | None:
+    """The delivery of the voucher's issuing decision, or of its change decision
+    ``change_id``."""
+    which = DecisionDelivery.voucher_change_id.is_(None) if change_id is None \
+        else DecisionDelivery.voucher_change_id == change_id
     return session.execute(sa.select(DecisionDelivery).where(
-        DecisionDelivery.voucher_id == voucher_id)).scalar_one_or_none()
+        DecisionDelivery.voucher_id == voucher_id, which)).scalar_one_or_none()
+
+
+def delivery_in_force(session: Session, voucher_id: int) -> DecisionDelivery | None:
+    """The delivery of the voucher's decision in force: its newest (a change decision's once
+    one is approved)."""
+    return session.execute(sa.select(DecisionDelivery).where(
+        DecisionDelivery.voucher_id == voucher_id).order_by(DecisionDelivery.id.desc()).limit(1)
+    ).scalar_one_or_none()
 
 
 def review_deadline(delivery: DecisionDelivery | None) -> dt.date | None:

@@ -37,6 +37,10 @@ HISTORY_LABELS = {
     "voucher.refused": _l("The client refused the voucher; commitment released"),
     "voucher.expired": _l("Voucher expired, unused commitment released"),
     "voucher.commitment_released": _l("Unused commitment released"),
+    "voucher.change_proposed": _l("Change of the decision proposed"),
+    "voucher.change_approved": _l("Change decision made, commitment moved"),
+    "voucher.change_rejected": _l("Change of the decision rejected"),
+    "voucher.change_withdrawn": _l("Change of the decision withdrawn"),
 }
 
 
@@ -123,6 +127,10 @@ def detail_context(session: Session, voucher: Voucher, **extra) -> dict:
                                            or (pending and own)),
         "can_choose": is_case_manager and voucher.status in ACTIVE_STATUSES,
         "can_record_refusal": is_case_manager and can_be_refused(session, voucher),
+        # A change of decision (voucher.changes): of an issued decision, also one that has
+        # ended (its value, for the services recorded on it).
+        "can_change": is_case_manager and voucher.issued_at is not None and
+        voucher.status not in (VoucherStatus.DRAFT, VoucherStatus.PENDING_APPROVAL),
         "has_letter": voucher.issued_at is not None,
         "delivery": (sent := delivery_of(session, voucher.id)),
         "review_deadline": review_deadline(sent),

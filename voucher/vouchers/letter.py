@@ -39,6 +39,52 @@ RECEIVED_BY_POST_AFTER = 7
 REVIEW_DAYS = 30
 
 
+class AsDecided:
+    """The voucher as an earlier decision made it (its terms from a change's ``before``), for
+    the letter of a decision a change superseded; everything else is the voucher's."""
+
+    _DATES = ("valid_from", "valid_until")
+
+    def __init__(self, session: Session, voucher: Voucher, terms: dict, superseded_by: str,
+                 superseded_from: dt.date):
+        from voucher.catalogue.models import ServiceType
+
+        self._voucher, self._terms = voucher, terms
+        self.superseded_by, self.superseded_from = superseded_by, superseded_from
+        self.service_type = session.get(ServiceType, terms["service_type_id"])
+        self.value_basis = ValueBasis(terms["value_basis"])
+        self.recurrence = Recurrence(terms["recurrence"])
+        self.issued_at = dt.datetime.fromisoformat(terms["decided_at"]) \
+            if terms.get("decided_at") else voucher.issued_at
+        self.created_by_user_id = terms.get("made_by_user_id")
+        self.approved_by_user_id = terms.get("approved_by_user_id")
+        for key in ("unit_value_cents", "value_raise_reason", "calculation", "units_per_period",
+                    "units_granted", "decision_number", "service_type_id"):
+            setattr(self, key, terms[key])
+        for key in self._DATES:
+            setattr(self, key, dt.date.fromisoformat(terms[key]))
+
+    @property
+    def units_remaining(self) -> int:
+        return self.units_granted - self._voucher.units_used
+
+    def __getattr__(self, name):
+        return getattr(self._voucher, name)
+
+
+class DecisionHooks:
+    """What the package of changes of decisions (``voucher.changes``, which builds on this one)
+    lends the letters: the issuing decision as it was made once a change superseded it, and
+    the letter of a change decision's delivery (the post room prints both kinds)."""
+
+    def __init__(self):
+        self.issuing_decision = lambda session, voucher: None
+        self.change_letter = None
+
+
+HOOKS = DecisionHooks()
+
+
 @dataclass(frozen=True)
 class DecisionSettings:
     """What the authority's letters cite, in the letter's language (the settings; an English
@@ -108,6 +154,7 @@ def letter_for(session: Session, voucher: Voucher, *, actor) -> Letter:
     code = reveal_identity_code(session, voucher.client, actor=actor, purpose="decision_letter")
     register_url = absolute_url("register.search") \
         if "register.search" in current_app.view_functions else None
+    voucher = HOOKS.issuing_decision(session, voucher) or voucher
     return build_letter(session, voucher, identity_code=code,
                         authority=current_app.config["AUTHORITY_NAME"],
                         register_url=register_url, portal_url=absolute_url("accounts.login"),
@@ -147,13 +194,18 @@ def _compose(session, voucher, client, language, identity_code, authority, regis
     ]
     if approver is not None:
         facts.append((_("Approved by"), approver.display_name))
+    superseded = isinstance(voucher, AsDecided)
+    if superseded:
+        facts.insert(1, (_("Superseded"), _(
+            "by decision %(number)s from %(day)s", number=voucher.superseded_by,
+            day=format_date(voucher.superseded_from, language))))
     calculation = calculation_steps(voucher.calculation, language)
     if voucher.value_raise_reason:
         calculation.append((_("Reason for raising the value"), voucher.value_raise_reason))
     sections = [
         (_("How to choose a provider"), _choosing(register_url, portal_url)),
-        (_("Your self-share"), _self_share(voucher, value) + _estimate(session, voucher,
-                                                                        language)),
+        (_("Your self-share"), _self_share(voucher, value) + (
+            [] if superseded else _estimate(session, voucher, language))),
         (_("Validity and units"), _validity(voucher, validity)),
         (_("Requesting a review"), _review(authority, maker, settings, voucher.issued_at,
                                            delivery, language)),
@@ -293,6 +345,13 @@ def _review(authority: str, maker: User | None, settings: DecisionSettings,
     return paragraphs
 
 
+def delivery_letter(session: Session, delivery: DecisionDelivery, *, actor):
+    """The letter a delivery carries: the voucher's decision, or a change decision's."""
+    if delivery.voucher_change_id is None or HOOKS.change_letter is None:
+        return letter_for(session, delivery.voucher, actor=actor)
+    return HOOKS.change_letter(session, delivery.voucher_change_id, actor=actor)
+
+
 def letter_pdf(letter: Letter) -> bytes:
     """The same letter as a PDF/A-2b (for the archive) with a QR code of the voucher code."""
     return letters_pdf([letter])
@@ -327,7 +386,10 @@ def write_sections(document: PdfDocument, sections: list[tuple[str, list[str]]])
             document.paragraph(paragraph)
 
 
-def _write(document: PdfDocument, letter: Letter) -> None:
+def _write(document: PdfDocument, letter) -> None:
+    if hasattr(letter, "write_to"):  # a letter of another kind (a change decision's)
+        letter.write_to(document)
+        return
     write_head(document, letter)
     document.heading(letter.need_heading, level=2)
     document.paragraph(letter.need_assessment)

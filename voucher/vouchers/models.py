@@ -82,6 +82,10 @@ class Voucher(Base):
     value_basis: Mapped[ValueBasis] = mapped_column(enum_type(ValueBasis, "value_basis"))
     #: What the voucher pays per unit. For a service free for the client: the price cap.
     unit_value_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The first day on which ``unit_value_cents`` applies, when a change of decision set it
+    #: from that day on; service dates before it take their value from ``VoucherValue``
+    #: (NULL: the whole validity).
+    value_from: Mapped[dt.date | None]
     #: Set when the case manager raised the value for this client; the written reason.
     value_raise_reason: Mapped[str | None] = mapped_column(sa.Text)
     #: The value computation as shown on the decision (inputs, table used, steps, result).
@@ -134,6 +138,25 @@ class Voucher(Base):
         return f"<Voucher {self.id} {self.status}>"
 
 
+class VoucherValue(Base):
+    """The unit value a decision set from a day on (written when a change of decision changes
+    the value; the first row is the value of the decision it changed, from the validity's
+    start). A service dated ``day`` is worth the value of the newest row starting on or
+    before it: a later change from an earlier day overrides what an earlier change set."""
+
+    __tablename__ = "voucher_values"
+    __table_args__ = (sa.CheckConstraint("unit_value_cents >= 0", name="value_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id", ondelete="CASCADE"),
+                                            index=True)
+    starts_on: Mapped[dt.date]
+    unit_value_cents: Mapped[int] = mapped_column(sa.BigInteger)
+    #: The decision that set it.
+    decision_number: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
+
+
 class DeliveryMethod(enum.StrEnum):
     ELECTRONIC = "electronic"  #: e-mail notice, the letter in the client's own pages
     POST = "post"  #: printed in the post room's batch and posted
@@ -145,10 +168,19 @@ class DecisionDelivery(Base):
     post on the seventh), the start of the 30 days for a request for review."""
 
     __tablename__ = "decision_deliveries"
+    __table_args__ = (
+        # One delivery of the voucher's own decision, and one of each change decision.
+        sa.Index("uq_decision_deliveries_voucher_decision", "voucher_id", unique=True,
+                 sqlite_where=sa.text("voucher_change_id IS NULL"),
+                 postgresql_where=sa.text("voucher_change_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id", ondelete="CASCADE"),
-                                            unique=True)
+    voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id", ondelete="CASCADE"))
+    #: The change decision delivered (``changes.models.VoucherChange``); NULL: the voucher's
+    #: issuing decision.
+    voucher_change_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("voucher_changes.id", ondelete="CASCADE"), unique=True)
     method: Mapped[DeliveryMethod] = mapped_column(enum_type(DeliveryMethod, "method"))
     queued_at: Mapped[dt.datetime] = mapped_column(default=clock.now)
     #: E-mailed, or posted (None while the letter waits in the post room's queue).

@@ -17,7 +17,7 @@ from voucher.i18n import LANGUAGES
 from voucher.vouchers import choice, delivery, lifecycle, queries
 from voucher.vouchers.details import Usage, remaining_value_cents
 from voucher.vouchers.forms import PostedForm
-from voucher.vouchers.letter import letter_for, letter_pdf, letters_pdf
+from voucher.vouchers.letter import delivery_letter, letter_for, letter_pdf, letters_pdf
 from voucher.vouchers.models import AssignmentStatus
 from voucher.vouchers.portal import client_overview, self_shares_at
 from voucher.vouchers.views import bp
@@ -187,6 +187,6 @@ def post_room_batch():
     batch = [d for d in delivery.post_queue(session, current_user) if d.id in wanted]
     if not batch:
         raise NotFound()
-    letters = [letter_for(session, d.voucher, actor=current_actor()) for d in batch]
+    letters = [delivery_letter(session, d, actor=current_actor()) for d in batch]
     return Response(letters_pdf(letters), mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="letters-{clock.today()}.pdf"'})

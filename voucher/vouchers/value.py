@@ -16,6 +16,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import sqlalchemy as sa
 from babel.numbers import format_decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -27,9 +28,22 @@ from voucher.catalogue.rates import full_value_cents, rate_on
 from voucher.errors import ValidationFailed
 from voucher.i18n import format_date
 from voucher.money import format_cents
-from voucher.vouchers.models import ValueBasis
+from voucher.vouchers.models import ValueBasis, VoucherValue
 
 MIN_REASON_LENGTH = 10
+
+
+def unit_value_on(session: Session, voucher, day: dt.date) -> int:
+    """The unit value a service dated ``day`` is paid at: the voucher's own from
+    ``value_from`` on (always, when no change of decision ever set a value), otherwise the
+    newest value a change set from that day or earlier (``VoucherValue``)."""
+    if voucher.value_from is None or day >= voucher.value_from:
+        return voucher.unit_value_cents
+    found = session.execute(
+        sa.select(VoucherValue.unit_value_cents)
+        .where(VoucherValue.voucher_id == voucher.id, VoucherValue.starts_on <= day)
+        .order_by(VoucherValue.id.desc()).limit(1)).scalar()
+    return voucher.unit_value_cents if found is None else int(found)
 
 
 @dataclass(frozen=True)
