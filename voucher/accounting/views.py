@@ -81,9 +81,7 @@ def service(municipality_id: int, service_type_id: int):
     if municipality is None or service_type is None:
         raise NotFound()
     form = DimensionsForm()
-    if not form.is_submitted():
-        form.valid_from.data = max(clock.today(), dimensions.earliest_change_date(session)
-                                   or clock.today())
+    _default_valid_from(session, form)
     if form.validate_on_submit():
         try:
             row = dimensions.set_service_dimensions(
@@ -110,9 +108,7 @@ def authority(account: str):
     session = db.session()
     key = AuthorityAccount(account)
     form = AuthorityDimensionsForm()
-    if not form.is_submitted():
-        form.valid_from.data = max(clock.today(), dimensions.earliest_change_date(session)
-                                   or clock.today())
+    _default_valid_from(session, form)
     if form.validate_on_submit():
         try:
             row = dimensions.set_authority_dimensions(
@@ -158,9 +154,7 @@ def supplier(provider_id: int):
     if provider is None:
         raise NotFound()
     form = SupplierNumberForm()
-    if not form.is_submitted():
-        form.valid_from.data = max(clock.today(), dimensions.earliest_change_date(session)
-                                   or clock.today())
+    _default_valid_from(session, form)
     if form.validate_on_submit():
         try:
             row = dimensions.set_supplier_number(
@@ -196,3 +190,10 @@ def cancel_supplier(provider_id: int, supplier_number_id: int):
     else:
         flash(_("The planned change was cancelled."), "success")
     return redirect(url_for(".supplier", provider_id=provider_id), code=303)
+
+
+def _default_valid_from(session, form) -> None:
+    """A new form proposes the first day a change may take effect."""
+    if not form.is_submitted():
+        form.valid_from.data = max(clock.today(), dimensions.earliest_change_date(session)
+                                   or clock.today())
