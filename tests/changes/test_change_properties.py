@@ -9,18 +9,23 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests import factories
 from tests.settlement.conftest import voucher_for
-from tests.settlement.test_ledger_properties import ACTOR, OCTOBER, _check_ledger, _money
+from tests.settlement.test_ledger_properties import (
+    ACTOR,
+    OCTOBER,
+    _check_ledger,
+    _money,
+    take_steps,
+)
 from voucher.accounts.models import Role
 from voucher.audit.services import Actor
 from voucher.changes import services
 from voucher.changes.corrections import live_events
 from voucher.changes.models import VoucherChange
-from voucher.errors import DomainError
 from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.invoicing.services import approve_invoice, create_invoice
 from voucher.money import split_payment
@@ -82,20 +87,13 @@ def test_the_ledger_holds_with_changes_of_decisions(app, db, world, sequence):
                                            municipalities=[world.ylivieska])) for _ in "ab"]
     db.commit()
     mine: list[Voucher] = []
-    for step in sequence:
-        before = _changes_too(db)
-        savepoint = db.begin_nested()
-        try:
-            done = _run(db, world, step, mine, people, payer)
-            savepoint.commit()
-            event(f"{step[0]} {'done' if done else 'had nothing to act on'}")
-        except DomainError as refused:
-            savepoint.rollback()
-            event(f"{step[0]} refused: {type(refused).__name__}")
-            assert _changes_too(db) == before, f"the refused {step} changed something"
-        db.commit()
+
+    def check(db) -> None:
         _check_ledger(db)
         _check_values(db, mine)
+
+    take_steps(db, sequence, lambda step: _run(db, world, step, mine, people, payer),
+               state=_changes_too, check=check)
 
 
 def _run(db, world, step, mine, people, payer) -> bool:

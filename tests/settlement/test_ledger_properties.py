@@ -89,19 +89,27 @@ def test_the_ledger_holds_whatever_the_sequence(app, db, world, sequence):
     homes = {"ylivieska": world.ylivieska, "nivala": world.nivala}
     providers = {"aurinko": world.aurinko, "kuura": world.kuura}
     mine: list[Voucher] = []
+    take_steps(db, sequence, lambda step: _run(db, step, mine, homes, providers, payer),
+               state=_money, check=_check_ledger)
+
+
+def take_steps(db, sequence, take, *, state, check) -> None:
+    """Take each step in a savepoint: a refused one (DomainError) must leave ``state(db)`` as
+    it was; after every step, committed, ``check(db)`` must hold. ``take(step)`` is False when
+    there was nothing to take the step on."""
     for step in sequence:
-        before = _money(db)
+        before = state(db)
         savepoint = db.begin_nested()
         try:
-            done = _run(db, step, mine, homes, providers, payer)
+            done = take(step)
             savepoint.commit()
             event(f"{step[0]} {'done' if done else 'had nothing to act on'}")
         except DomainError as refused:
             savepoint.rollback()
             event(f"{step[0]} refused: {type(refused).__name__}")
-            assert _money(db) == before, f"the refused {step} changed something"
+            assert state(db) == before, f"the refused {step} changed something"
         db.commit()
-        _check_ledger(db)
+        check(db)
 
 
 def _run(db, step, mine, homes, providers, payer) -> bool:
