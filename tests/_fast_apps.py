@@ -9,12 +9,22 @@ app once per worker and does not load this.
   generation: about a third of a typical page test). A shared in-memory bytecode cache, keyed
   by Jinja on the template's name and checked against its source, skips that for every
   template already compiled in the run; the environment's options are the same in every app.
+- SQLAlchemy compiles each statement once per engine (its cache is keyed on the engine's
+  dialect object), and every test has new engines: the app's, and on SQLite the tests' own
+  for its database file. Engines of one kind (driver, isolation level) share the first one's
+  dialect, once that has connected (been initialised), and one compiled cache, so a statement
+  is compiled once per run. Compiled SQL depends only on the dialect's kind and the server.
+- A test's SQLite database is thrown away after it: its commits need not wait for the disk
+  (``synchronous=OFF``; the PostgreSQL test database has ``synchronous_commit=off``).
 """
 
 from __future__ import annotations
 
 import flask
+import sqlalchemy
 from jinja2 import BytecodeCache
+from sqlalchemy import event
+from sqlalchemy.util import LRUCache
 from werkzeug.routing.rules import Rule
 
 _compile_builder = Rule._compile_builder
@@ -56,3 +66,34 @@ def _jinja_environment_with_shared_bytecode(self: flask.Flask):
 
 Rule._compile_builder = _cached_compile_builder
 flask.Flask.create_jinja_environment = _jinja_environment_with_shared_bytecode
+
+
+_create_engine = sqlalchemy.create_engine
+#: (driver, isolation level) → the initialised dialect that engines of that kind share.
+_dialects: dict[tuple, object] = {}
+#: Twice SQLAlchemy's default of 500 per engine: a module's tests use the same statements,
+#: and tests/perf/test_memory_bounds.py holds every engine's cache to 1,000.
+_compiled = LRUCache(1_000)
+
+
+def _engine_sharing_compiled_statements(url, **kwargs):
+    engine = _create_engine(url, **kwargs)
+    kind = (engine.url.drivername, kwargs.get("isolation_level"))
+    shared = _dialects.get(kind)
+    if shared is None:
+        @event.listens_for(engine, "first_connect")
+        def _initialised(_dbapi_connection, _record):  # runs after the dialect's own
+            _dialects.setdefault(kind, engine.dialect)
+    else:
+        engine.dialect = engine.pool._dialect = shared
+    engine._compiled_cache = _compiled
+    if engine.url.drivername.startswith("sqlite"):
+        event.listen(engine, "connect", _without_waiting_for_the_disk)
+    return engine
+
+
+def _without_waiting_for_the_disk(dbapi_connection, _record):
+    dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+
+sqlalchemy.create_engine = _engine_sharing_compiled_statements

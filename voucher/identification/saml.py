@@ -32,7 +32,7 @@ import requests
 from defusedxml import ElementTree as SafeElementTree
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, sigver
 from saml2.client import Saml2Client
 from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
@@ -49,6 +49,26 @@ log = logging.getLogger(__name__)
 # pysaml2 logs whole messages (decrypted assertions with identity codes among them) at info
 # and debug, and exception texts at error: none of it may reach the logs.
 logging.getLogger("saml2").setLevel(logging.CRITICAL + 1)
+
+
+_read_rsa_key = sigver.import_rsa_key_from_file
+_rsa_keys: dict[tuple, object] = {}
+
+
+def _rsa_key_of_file(filename):
+    """pysaml2 reads and validates the private key from its file for every new client (every
+    SAML message): tens of milliseconds of CPU for an RSA key. The key object is immutable,
+    so it is read once per file and again when the file changes (a key rotation)."""
+    status = os.stat(filename)
+    key = (os.path.abspath(filename), status.st_mtime_ns, status.st_size)
+    if key not in _rsa_keys:
+        if len(_rsa_keys) > 8:  # a bound: old keys of rotated files are dropped
+            _rsa_keys.clear()
+        _rsa_keys[key] = _read_rsa_key(filename)
+    return _rsa_keys[key]
+
+
+sigver.import_rsa_key_from_file = _rsa_key_of_file
 
 #: Suomi.fi's attribute profile.
 IDENTITY_CODE = "urn:oid:1.2.246.21"
