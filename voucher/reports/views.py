@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from voucher import clock, db
 from voucher.access import roles
@@ -20,6 +21,7 @@ from voucher.budgets.models import Budget
 from voucher.catalogue.models import ServiceType
 from voucher.errors import NotFound
 from voucher.i18n import current_language, localized
+from voucher.money import format_cents, format_units
 from voucher.municipalities.models import Municipality
 from voucher.reports import charts, export, tables
 from voucher.reports.budget_use import budget_use
@@ -32,6 +34,23 @@ from voucher.settlement.reconciliation import CHECKS, Period, find_differences
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 STAFF = (Role.ADMIN, Role.CASE_MANAGER)
 FORMATS = "<any(csv, xlsx):fmt>"
+
+
+@bp.app_template_global("report_cell")
+def report_cell(value, kind: str | None) -> Markup:
+    """One cell of a report table, by its column's kind (in Python: a Jinja macro called for
+    each of a monthly report's thousands of cells took a third of the page's time)."""
+    if value is None:
+        return Markup('<span aria-label="%s">–</span>') % _("not available")
+    if kind == "cents":
+        return escape(format_cents(value, current_language()))
+    if kind == "units":
+        return escape(format_units(value, current_language()))
+    if kind == "percent":
+        return escape(f"{value} %")
+    if kind == "decimal":
+        return escape(f"{value:.1f}")
+    return escape(value)
 
 
 def _scope() -> Scope:
