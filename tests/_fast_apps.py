@@ -5,6 +5,9 @@ app once per worker and does not load this.
 - Werkzeug compiles two URL builder functions per route (Python source to AST to code, about
   0.2 s for all our routes). A builder depends only on its rule's text, converters and
   defaults and is called with the rule as ``self``, so each distinct one is compiled once.
+  Parsing a rule into its parts (regular expressions, weights) likewise depends only on its
+  text and the map's converter classes: it is done once, and each new rule gets its own
+  converter objects, made by its own map from the recorded arguments.
 - Jinja compiles every template again in each app's new environment (lexing, parsing, code
   generation: about a third of a typical page test). A shared in-memory bytecode cache, keyed
   by Jinja on the template's name and checked against its source, skips that for every
@@ -41,6 +44,38 @@ def _cached_compile_builder(self: Rule, append_unknown: bool = True):
     return builder
 
 
+_compile_rule = Rule.compile
+_parsed_rules: dict[tuple, tuple] = {}
+
+
+def _cached_compile_rule(self: Rule) -> None:
+    key = (self.rule, self.subdomain, self.host, self.merge_slashes, self.map.host_matching,
+           tuple(sorted(self.map.converters.items())))
+    parsed = _parsed_rules.get(key)
+    if parsed is None:
+        made = []
+        own_get_converter = self.get_converter
+
+        def recording(variable, converter, args, kwargs):
+            made.append((variable, converter, args, kwargs))
+            return own_get_converter(variable, converter, args, kwargs)
+
+        self.get_converter = recording
+        try:
+            _compile_rule(self)
+        finally:
+            del self.get_converter
+        _parsed_rules[key] = (list(self._parts), list(self._trace), made)
+        return
+    parts, trace, made = parsed
+    self._parts, self._trace, self._converters = list(parts), list(trace), {}
+    for variable, converter, args, kwargs in made:
+        self._converters[variable] = self.get_converter(variable, converter, args, kwargs)
+        self.arguments.add(variable)
+    self._build = self._compile_builder(False).__get__(self, None)
+    self._build_unknown = self._compile_builder(True).__get__(self, None)
+
+
 class _MemoryBytecodeCache(BytecodeCache):
     def __init__(self) -> None:
         self._code: dict[str, bytes] = {}
@@ -65,6 +100,7 @@ def _jinja_environment_with_shared_bytecode(self: flask.Flask):
 
 
 Rule._compile_builder = _cached_compile_builder
+Rule.compile = _cached_compile_rule
 flask.Flask.create_jinja_environment = _jinja_environment_with_shared_bytecode
 
 
