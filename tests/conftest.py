@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 import sqlalchemy.orm
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 
 from voucher import clock, create_app
 from voucher.db import make_engine
@@ -38,6 +39,12 @@ POSTGRES_URL = os.environ.get(
 #: The default "now" of every test: a Tuesday in late November 2026, noon in Helsinki.
 FROZEN_NOW = dt.datetime(2026, 11, 24, 12, 0, tzinfo=clock.HELSINKI)
 DEMO_PASSWORD = "demo-password"
+
+# Four test workers share two cores in scripts/test: drawing an example can take a second
+# there, which says nothing about the strategy; the number of examples is each test's own.
+settings.register_profile("voucher", suppress_health_check=[HealthCheck.too_slow],
+                          deadline=None)
+settings.load_profile("voucher")
 
 #: Rows the migrations seed; restored after each PostgreSQL test.
 _SEEDED = {"invoice_number_sequence": {"last_number": 0},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -78,6 +79,7 @@ def _check_values(db, vouchers) -> None:
                 live.units, live.unit_price_cents, value), (voucher.code, live.id)
 
 
+@pytest.mark.timeout(1200)  # about a minute alone, more on shared cores
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(sequence=steps)

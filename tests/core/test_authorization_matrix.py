@@ -759,6 +759,8 @@ def _describe(response) -> str:
     return f"{response.status_code}" + (f" → {location}" if location else "")
 
 
+# About a minute alone; several times that while three other workers share the two cores.
+@pytest.mark.timeout(1200)
 def test_authorization_matrix(app, db):
     _install_dry_run(app)
     world = build_world(db)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -80,6 +81,7 @@ def _check_ledger(db) -> None:
         assert batch.payment_count == len(batch.payments)
 
 
+@pytest.mark.timeout(1200)  # about a minute alone, more on shared cores
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
