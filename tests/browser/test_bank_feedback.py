@@ -70,3 +70,6 @@ def test_a_returned_payment_is_shown_to_the_administrator_and_the_provider(app, 
     expect(page.get_by_role("heading", name="Maksu ei tullut tilillenne")).to_be_visible()
     expect(page.get_by_text(re.compile("Tili on lopetettu")).first).to_be_visible()
     check_page(page)
+    page.goto("/provider/invoices")  # the returned payment's invoice is not plainly "paid"
+    expect(page.get_by_text("Maksettu, maksu palautunut")).to_be_visible()
+    check_page(page)

@@ -186,8 +186,9 @@ def test_the_report_pages(client, auth, demo, count_queries, path, pinned):
     # Before: 12 (each follow-up figure counted and its first page of vouchers read); then
     # two figures more, counted in one query each: letters to post, requests for review.
     ("casemanager@example.fi", 10),
-    # Before: 8 (the lines of its latest invoices, which the page does not show).
-    ("provider@example.fi", 7), ("client@example.fi", 10)])
+    # Before: 8 (the lines of its latest invoices, which the page does not show); then one
+    # more: the payments of those invoices, in one query (whether the bank returned one).
+    ("provider@example.fi", 8), ("client@example.fi", 10)])
 def test_each_roles_home_page(client, auth, demo, count_queries, email, pinned):
     auth.login(email)
     with count_queries() as counted:

@@ -316,3 +316,28 @@ def test_the_provider_sees_a_returned_payment_with_the_reason(client, auth, db, 
         Invoice.provider_id == paid.kuura.id)).scalar_one()
     detail = client.get(f"/provider/invoices/{invoice.id}").get_data(as_text=True)
     assert "Maksu ei tullut perille tilille" in detail and "AC04" in detail
+
+
+def test_the_invoice_lists_do_not_call_an_invoice_paid_whose_payment_came_back(
+        client, auth, db, paid, settle):
+    _import(db, _debit_notification(paid, returned={paid.e2e["kuura"]: ("AC04", "Closed")}))
+    user = factories.user(db, role=Role.PROVIDER, provider_id=paid.kuura.id,
+                          email="kuura@example.fi")
+    db.commit()
+    auth.login(user.email, factories.PASSWORD)
+    for page in ("/provider/invoices", "/"):
+        assert "maksu palautunut" in client.get(page).get_data(as_text=True), page
+    auth.logout()
+    auth.login(paid.admin.email, factories.PASSWORD)
+    admin_list = client.get("/admin/invoices?status=paid").get_data(as_text=True)
+    assert admin_list.count("maksu palautunut") == 1  # Kuura's; Aurinko's and Tuuli's arrived
+    auth.logout()
+
+    db.rollback()  # SQLite: a snapshot from before the app's writes cannot write
+    _correct_account(db, paid, paid.kuura)
+    again = settle().batch
+    _import(db, bank_files.debit_notification(
+        bank_files.read_payment_file(again.sepa_xml), message_id="CAMT054-2",
+        created_at=clock.now(), booked_on=clock.today()), name="again.xml")
+    auth.login(user.email, factories.PASSWORD)
+    assert "maksu palautunut" not in client.get("/provider/invoices").get_data(as_text=True)

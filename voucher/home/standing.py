@@ -147,7 +147,7 @@ def standing_of(session: Session, user: User, *, pay_days: int = 0) -> Standing:
         standing.months_to_invoice = invoice_queries.months_to_invoice(
             session, provider_id=user.provider_id, today=clock.today())
         standing.latest_invoices, standing.invoice_count = invoice_queries.provider_invoices(
-            session, provider_id=user.provider_id, per_page=LATEST_INVOICES)
+            session, provider_id=user.provider_id, per_page=LATEST_INVOICES, with_payments=True)
         standing.to_renew = expiry.items_to_renew(session.get(Provider, user.provider_id),
                                                   clock.today())
     elif user.role == Role.CLIENT and user.client_id is not None:

@@ -61,14 +61,17 @@ def pending_corrections(session: Session, *, provider_id: int) -> PendingCorrect
 
 
 def provider_invoices(session: Session, *, provider_id: int, page: int = 1,
-                      per_page: int = 50, with_lines: bool = False
-                      ) -> tuple[list[Invoice], int]:
+                      per_page: int = 50, with_lines: bool = False,
+                      with_payments: bool = False) -> tuple[list[Invoice], int]:
     """The provider's invoices, newest first; ``with_lines`` loads their lines too (in one
-    query more), for the API's list that shows them; the pages show only the totals."""
+    query more), for the API's list that shows them; the pages show only the totals, and
+    with ``with_payments`` (one query more) whether the bank returned a payment."""
     query = sa.select(Invoice).where(Invoice.provider_id == provider_id)
     total = count_rows(session, query)
     if with_lines:
         query = query.options(selectinload(Invoice.lines))
+    if with_payments:
+        query = query.options(selectinload(Invoice.payment))
     items = session.execute(
         query.order_by(Invoice.number.desc())
         .limit(per_page).offset((page - 1) * per_page)
@@ -79,7 +82,8 @@ def provider_invoices(session: Session, *, provider_id: int, page: int = 1,
 def invoices_for_review(session: Session, *, status: InvoiceStatus | None,
                         limit: int = 200) -> list[Invoice]:
     """Invoices for the administrator: the waiting ones oldest first, others newest first."""
-    query = sa.select(Invoice).options(joinedload(Invoice.provider)).limit(limit)
+    query = sa.select(Invoice).options(joinedload(Invoice.provider),
+                                       selectinload(Invoice.payment)).limit(limit)
     if status is not None:
         query = query.where(Invoice.status == status)
     if status == InvoiceStatus.SUBMITTED:

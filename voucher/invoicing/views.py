@@ -39,7 +39,7 @@ def _provider_page(form: CreateInvoiceForm, error: str | None = None, status: in
     provider_id = current_user.provider_id
     today = clock.today()
     invoices, _total = queries.provider_invoices(session, provider_id=provider_id,
-                                                 per_page=200)
+                                                 per_page=200, with_payments=True)
     months = queries.months_to_invoice(session, provider_id=provider_id, today=today)
     corrections = queries.pending_corrections(session, provider_id=provider_id)
     last_closed = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
