@@ -20,6 +20,8 @@ from tests.settlement.test_ledger_properties import (
     OCTOBER,
     _check_ledger,
     _money,
+    approve_step,
+    redeem_step,
     take_steps,
 )
 from voucher.accounts.models import Role
@@ -27,7 +29,6 @@ from voucher.audit.services import Actor
 from voucher.changes import services
 from voucher.changes.corrections import live_events
 from voucher.changes.models import VoucherChange
-from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.invoicing.services import approve_invoice, create_invoice
 from voucher.money import split_payment
 from voucher.settlement.run import Payer, settle_approved_invoices
@@ -107,10 +108,7 @@ def _run(db, world, step, mine, people, payer) -> bool:
     if not mine:
         return False
     if kind == "redeem":
-        _kind, which, day, units = step
-        factories.service_event(db, mine[which % len(mine)],
-                                service_date=OCTOBER + dt.timedelta(days=day), units=units)
-        return True
+        return redeem_step(db, step, mine)
     if kind == "invoice":
         invoice = create_invoice(db, provider_id=world.aurinko.id,
                                  period=dt.date(2026, 10 - step[1], 1), actor=ACTOR)
@@ -118,11 +116,7 @@ def _run(db, world, step, mine, people, payer) -> bool:
             approve_invoice(db, invoice_id=invoice.id, actor=ACTOR)
         return True
     if kind == "approve":
-        waiting = db.execute(sa.select(Invoice).where(Invoice.status == InvoiceStatus.SUBMITTED)
-                             .order_by(Invoice.id)).scalars().all()
-        if waiting:
-            approve_invoice(db, invoice_id=waiting[step[1] % len(waiting)].id, actor=ACTOR)
-        return bool(waiting)
+        return approve_step(db, step)
     if kind == "settle":
         return settle_approved_invoices(db, actor=ACTOR, payer=payer).batch is not None
     voucher = mine[step[1] % len(mine)]

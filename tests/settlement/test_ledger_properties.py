@@ -126,10 +126,7 @@ def _run(db, step, mine, homes, providers, payer) -> bool:
     if kind in ("redeem", "invoice") and not mine:
         return False
     if kind == "redeem":
-        _kind, which, day, units = step
-        factories.service_event(db, mine[which % len(mine)],
-                                service_date=OCTOBER + dt.timedelta(days=day), units=units)
-        return True
+        return redeem_step(db, step, mine)
     if kind == "void":
         recorded = db.execute(sa.select(Redemption).where(
             Redemption.voucher_id.in_([v.id for v in mine]),
@@ -144,12 +141,25 @@ def _run(db, step, mine, homes, providers, payer) -> bool:
                        actor=ACTOR)
         return True
     if kind == "approve":
-        waiting = db.execute(sa.select(Invoice).where(Invoice.status == InvoiceStatus.SUBMITTED)
-                             .order_by(Invoice.id)).scalars().all()
-        if waiting:
-            approve_invoice(db, invoice_id=waiting[step[1] % len(waiting)].id, actor=ACTOR)
-        return bool(waiting)
+        return approve_step(db, step)
     return settle_approved_invoices(db, actor=ACTOR, payer=payer).batch is not None
+
+
+def redeem_step(db, step, mine) -> bool:
+    """("redeem", which voucher, day of October, units): a service event on it."""
+    _kind, which, day, units = step
+    factories.service_event(db, mine[which % len(mine)],
+                            service_date=OCTOBER + dt.timedelta(days=day), units=units)
+    return True
+
+
+def approve_step(db, step) -> bool:
+    """("approve", which): approve one of the invoices waiting, if any."""
+    waiting = db.execute(sa.select(Invoice).where(Invoice.status == InvoiceStatus.SUBMITTED)
+                         .order_by(Invoice.id)).scalars().all()
+    if waiting:
+        approve_invoice(db, invoice_id=waiting[step[1] % len(waiting)].id, actor=ACTOR)
+    return bool(waiting)
 
 
 def _world_of(db):
