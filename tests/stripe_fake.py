@@ -24,6 +24,9 @@ PUBLISHABLE_KEY = "pk_test_voucher"
 WEBHOOK_SECRET = "whsec_test_voucher"
 
 
+STARTUP_SECONDS = 60
+
+
 def _start_server(script: str, arguments: list[str], directory: Path,
                   name: str) -> tuple[str, subprocess.Popen]:
     """Start one of our loopback servers (scripts/SCRIPT with --port 0) and wait until it
@@ -35,14 +38,18 @@ def _start_server(script: str, arguments: list[str], directory: Path,
         process = subprocess.Popen(
             [sys.executable, str(ROOT / "scripts" / script), *arguments, "--port", "0",
              "--port-file", str(port_file)], stdout=subprocess.DEVNULL, stderr=log)
-    for _ in range(200):
+    # Starting Python and importing pysaml2 or localstripe takes about a second alone; four
+    # test workers on two cores have made it take over ten.
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
         if port_file.exists() and port_file.read_text():
             return f"http://127.0.0.1:{port_file.read_text()}", process
         if process.poll() is not None:
             break
         time.sleep(0.05)
     stop_process(process)
-    pytest.fail(f"{name} did not start in 10 s: {(directory / f'{name}.log').read_text()}")
+    log_text = (directory / f"{name}.log").read_text()
+    pytest.fail(f"{name} did not start in {STARTUP_SECONDS} s: {log_text}")
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -80,6 +80,7 @@ def _check_values(db, vouchers) -> None:
                 live.units, live.unit_price_cents, value), (voucher.code, live.id)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)  # about a minute alone, more on shared cores
 @settings(max_examples=25, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

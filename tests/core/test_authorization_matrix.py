@@ -760,6 +760,7 @@ def _describe(response) -> str:
 
 
 # About a minute alone; several times that while three other workers share the two cores.
+@pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_authorization_matrix(app, db):
     _install_dry_run(app)

@@ -2,6 +2,7 @@
 
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from voucher.accounts.models import User
@@ -15,6 +16,7 @@ def _counts(db):
                           "provider_services", "provider_prices", "service_type_rates")}
 
 
+@pytest.mark.slow
 def test_demo_is_idempotent(app, db):
     first = load_demo(db)
     db.commit()
@@ -56,6 +58,7 @@ def test_demo_users_command_fails_before_the_demo_is_loaded(app, db):
     assert "Not in the database: admin@example.fi" in result.output
 
 
+@pytest.mark.slow
 def test_no_page_linked_from_a_demo_role_answers_500(app, client, demo, auth):
     """Follow every same-site link (GET) from each role's pages, two levels deep."""
     for email in ("admin@example.fi", "casemanager@example.fi", "casemanager2@example.fi",

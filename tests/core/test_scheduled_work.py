@@ -144,6 +144,7 @@ def test_two_runs_at_the_same_minute_work_once_and_the_other_skips(
         assert got
 
 
+@pytest.mark.slow
 @pytest.mark.postgres_only
 def test_a_cron_process_started_while_another_holds_the_lock_skips_with_status_0(
         engine, database_url, tmp_path):

@@ -69,6 +69,7 @@ def _reconcile(url, env):
                           env={**os.environ, **env, "VOUCHER_DATABASE_URL": url})
 
 
+@pytest.mark.slow
 def test_backup_and_restore_give_the_same_figures(app, demo, database_url, target_url, tmp_path):
     archive = tmp_path / "backup.tar"
     env = {"VOUCHER_ENV": "development", "VOUCHER_DATABASE_URL": database_url,
@@ -116,6 +117,7 @@ def _old_archive(archive: Path, tmp_path: Path) -> Path:
     return old
 
 
+@pytest.mark.slow
 def test_an_archive_from_the_time_of_uploaded_files_restores_them(app, demo, database_url,
                                                                   target_url, tmp_path):
     archive = tmp_path / "backup.tar"

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SAMPLE_TESTS = '''
@@ -48,12 +50,14 @@ def _pytest_counts(folder: Path) -> dict:
     return json.loads(counts.read_text())
 
 
+@pytest.mark.slow
 def test_a_pytest_run_counts_each_test_once(tmp_path):
     (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS)
     # Failed: test_fails and the test whose teardown fails; skipped: the skip and the xfail.
     assert _pytest_counts(tmp_path) == {"passed": 3, "failed": 2, "skipped": 2, "exitstatus": 1}
 
 
+@pytest.mark.slow
 def test_a_module_that_cannot_be_collected_counts_as_failed(tmp_path):
     (tmp_path / "test_broken_module.py").write_text("import no_such_module_here\n")
     assert _pytest_counts(tmp_path) == {"passed": 0, "failed": 1, "skipped": 0, "exitstatus": 2}

@@ -81,6 +81,7 @@ def _check_ledger(db) -> None:
         assert batch.payment_count == len(batch.payments)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1200)  # about a minute alone, more on shared cores
 @settings(max_examples=30, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
