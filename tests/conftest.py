@@ -230,7 +230,7 @@ def demo_template(template_database, tmp_path_factory):
     finally:
         clock.unfreeze()
     engine.dispose()
-    application.extensions["voucher.engine"].dispose()
+    dispose_engines(application)
     if template_database["backend"] == "sqlite":
         with sqlite3.connect(path) as connection:  # everything into the file itself
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -335,7 +335,14 @@ def app(app_config):
     application = create_app(app_config)
     application.test_client_class = IsolatedClient
     yield application
-    application.extensions["voucher.engine"].dispose()
+    dispose_engines(application)
+
+
+def dispose_engines(application) -> None:
+    """Close the app's database connections (its engine's, and the reports replica's)."""
+    for name in ("voucher.engine", "voucher.reports_engine"):
+        if name in application.extensions:
+            application.extensions[name].dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DEMO_PASSWORD, csrf_token_from, post_form
+from tests.conftest import DEMO_PASSWORD, csrf_token_from, dispose_engines, post_form
 from voucher.clients.identity import decrypt_identity_code
 from voucher.clients.models import Client
 from voucher.demo.people import DEMO_CLIENTS
@@ -26,6 +26,7 @@ def logged_app(app_config, demo):
     root.setLevel(logging.DEBUG)
     yield app
     root.setLevel(level)
+    dispose_engines(app)
 
 
 def _login(client, email):

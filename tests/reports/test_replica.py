@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm
 
 from tests import factories
-from tests.conftest import BACKEND, _admin_execute, _server_url
+from tests.conftest import BACKEND, _admin_execute, _server_url, dispose_engines
 from tests.reports.test_reports import _login, _text
 from voucher import db as voucher_db
 from voucher.accounts.models import Role
@@ -79,4 +79,4 @@ def test_without_a_replica_the_reports_use_the_request_session(app_config):
         with application.test_request_context():
             assert voucher_db.reports_session() is voucher_db.session()
     finally:
-        application.extensions["voucher.engine"].dispose()
+        dispose_engines(application)

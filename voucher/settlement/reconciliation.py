@@ -133,20 +133,29 @@ class Period:
 def find_differences(session: Session, period: Period | None = None) -> list[Difference]:
     """Every difference in the period (all time when no period is given)."""
     period = period or Period()
-    return [*_budget_differences(session, period), *_batch_differences(session, period),
+    names = _Names.read(session)
+    return [*_budget_differences(session, period, names),
+            *_batch_differences(session, period, names),
             *_invoice_differences(session, period), *_voucher_differences(session, period),
-            *_self_share_differences(session), *_posting_differences(session, period),
+            *_self_share_differences(session), *_posting_differences(session, period, names),
             *_bank_differences(session, period)]
 
 
-def _names(session: Session):
-    municipalities = {m.id: m for m in session.execute(sa.select(Municipality)).scalars()}
-    services = {s.id: s for s in session.execute(sa.select(ServiceType)).scalars()}
-    return municipalities, services
+@dataclass(frozen=True)
+class _Names:
+    """The municipalities and service types by id, read once for all the checks."""
+
+    municipalities: dict[int, Municipality]
+    services: dict[int, ServiceType]
+
+    @classmethod
+    def read(cls, session: Session) -> _Names:
+        return cls({m.id: m for m in session.execute(sa.select(Municipality)).scalars()},
+                   {s.id: s for s in session.execute(sa.select(ServiceType)).scalars()})
 
 
-def _budget_differences(session: Session, period: Period) -> list[Difference]:
-    municipalities, services = _names(session)
+def _budget_differences(session: Session, period: Period, names: _Names) -> list[Difference]:
+    municipalities, services = names.municipalities, names.services
     budgets = session.execute(sa.select(Budget).where(period.years(Budget.year))
                               .order_by(Budget.id)).scalars().all()
     entry_sums = {(b, k): int(t) for b, k, t in session.execute(
@@ -182,8 +191,8 @@ def _budget_differences(session: Session, period: Period) -> list[Difference]:
     return differences
 
 
-def _batch_differences(session: Session, period: Period) -> list[Difference]:
-    municipalities, services = _names(session)
+def _batch_differences(session: Session, period: Period, names: _Names) -> list[Difference]:
+    municipalities, services = names.municipalities, names.services
     batches = {b.id: b for b in session.execute(
         sa.select(PaymentBatch).where(period.moments(PaymentBatch.created_at))).scalars()}
     if not batches:
@@ -401,7 +410,7 @@ def _self_share_differences(session: Session) -> list[Difference]:
     return differences
 
 
-def _posting_differences(session: Session, period: Period) -> list[Difference]:
+def _posting_differences(session: Session, period: Period, names: _Names) -> list[Difference]:
     """Each batch's posting file (from the first batch that has one) against its payments
     and spend entries: both stored files intact and alike, balanced per municipality and in
     total, the bank lines equal to each payment's amount and the self-share lines to its
@@ -415,7 +424,7 @@ def _posting_differences(session: Session, period: Period) -> list[Difference]:
     first = session.execute(sa.select(sa.func.min(PostingFile.batch_id))).scalar()
     if first is None:
         return []
-    municipalities, services = _names(session)
+    municipalities, services = names.municipalities, names.services
     by_code = {m.code: m for m in municipalities.values()}
     service_codes = {s.code: s for s in services.values()}
     batches = session.execute(
