@@ -98,7 +98,7 @@ def template_database(tmp_path_factory):
         connection.execute(sa.text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
     url = _server_url(name)
     upgrade(url)
-    engine = make_engine(url, poolclass=sa.pool.NullPool)
+    engine = make_engine(url, pool_size=1, max_overflow=2)  # cleans and restores it
     yield {"backend": "postgresql", "url": url, "engine": engine}
     engine.dispose()
     with admin.connect() as connection:
@@ -146,7 +146,16 @@ def _vacuum_now_and_then(engine, deleted: dict[str, int]) -> None:
         return
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-        connection.execute(sa.text("VACUUM " + ", ".join(f'"{t}"' for t in due)))
+        # Without giving the emptied pages back to the file system: that needs a moment when no
+        # one has the table open, and VACUUM waits up to five seconds per table for it.
+        connection.execute(sa.text("VACUUM (TRUNCATE false) " + ", ".join(
+            f'"{t}"' for t in due)))
+        # VACUUM has counted the tables empty: the planner would take the next test's demo
+        # rows for one per table and join them in nested loops (a reconciliation check ran
+        # for minutes). Unknown (-1) makes it estimate from each table's size, as when new.
+        connection.execute(sa.text(
+            "UPDATE pg_class SET reltuples = -1 WHERE relnamespace = 'public'::regnamespace "
+            "AND relname = ANY(:tables)"), {"tables": due})
     for table in due:
         _dead_rows[table] = 0
 
@@ -216,6 +225,12 @@ def demo_template(template_database, tmp_path_factory):
         url = f"sqlite:///{path}"
     else:
         name = f"{_database_name(template_database['url'])}_demo"
+        # A database is copied only while no one is connected to it.
+        from tests._fast_apps import close_shared_pools
+
+        close_shared_pools()
+        close_reader_engines()
+        template_database["engine"].dispose()
         _admin_execute(f'CREATE DATABASE "{name}" TEMPLATE "'
                        f'{_database_name(template_database["url"])}"')
         url = _server_url(name)
@@ -339,9 +354,12 @@ def app(app_config):
 
 
 def dispose_engines(application) -> None:
-    """Close the app's database connections (its engine's, and the reports replica's)."""
+    """Close the app's database connections (its engine's, and the reports replica's), but
+    for the pool that the PostgreSQL test apps share (tests/_fast_apps.py)."""
+    from tests._fast_apps import shares_its_pool
+
     for name in ("voucher.engine", "voucher.reports_engine"):
-        if name in application.extensions:
+        if name in application.extensions and not shares_its_pool(application.extensions[name]):
             application.extensions[name].dispose()
 
 
@@ -366,17 +384,22 @@ _reader_engines: dict[str, sa.Engine] = {}
 
 
 def reader_engine(url: str) -> sa.Engine:
-    """An engine for test code's own reads and writes (plain deferred transactions on SQLite,
-    no pool), kept while the tests use the same database URL: the PostgreSQL tests share one
-    for the run, and an engine compiles each statement only once (with a new engine for each
-    test and each check they were all compiled again); a SQLite test's file is its own."""
+    """An engine for test code's own reads and writes (plain deferred transactions on SQLite),
+    kept while the tests use the same database URL: the PostgreSQL tests share one for the run,
+    with a small pool (a new server process for each session cost more than the test's own
+    queries); a SQLite test's file is its own, without a pool."""
     if url not in _reader_engines:
-        for engine in _reader_engines.values():
-            engine.dispose()
-        _reader_engines.clear()
-        _reader_engines[url] = make_engine(url, sqlite_immediate=False,
-                                           poolclass=sa.pool.NullPool)
+        close_reader_engines()
+        _reader_engines[url] = make_engine(url, sqlite_immediate=False, **(
+            {"poolclass": sa.pool.NullPool} if url.startswith("sqlite")
+            else {"pool_size": 2, "max_overflow": 8}))
     return _reader_engines[url]
+
+
+def close_reader_engines() -> None:
+    for engine in _reader_engines.values():
+        engine.dispose()
+    _reader_engines.clear()
 
 
 @pytest.fixture
