@@ -8,14 +8,16 @@ from flask_babel import lazy_gettext as _l
 
 MIN_LENGTH = 12
 MAX_LENGTH = 256
-#: OWASP's Password Storage Cheat Sheet, Argon2id: "m=47104 (46 MiB), t=1, p=1" (the first of
-#: its equivalent configurations; the others trade memory for passes, down to 19 MiB, t=2).
-#: One pass on one lane costs about a quarter of the CPU of argon2-cffi's default (RFC 9106's
-#: low-memory profile, 64 MiB, t=3, p=4), which logins spent most of their time on. 46 MiB
-#: is also above glibc's largest mmap threshold (32 MiB): each hash's memory is mapped and
-#: returned to the system when it ends, never kept in a thread's malloc arena. Hashes made
-#: with other parameters are rehashed at the next login (``needs_rehash``).
-OWASP_PARAMETERS = {"time_cost": 1, "memory_cost": 47104, "parallelism": 1}
+#: OWASP's Password Storage Cheat Sheet, Argon2id: "m=7168 (7 MiB), t=5, p=1", the last of its
+#: five configurations of "an equal level of defense" (46 MiB with one pass, down to 7 MiB with
+#: five). Measured on two cores (2026-12-04): 14 ms of CPU a hash, where 46 MiB, t=1 took 57 ms,
+#: half of it the kernel's (mapping and zeroing 46 MiB afresh for every hash, because a block
+#: that large is always mapped and unmapped). 7 MiB lies under glibc's largest mmap threshold,
+#: so a thread's malloc arena keeps a freed buffer and the next hash reuses it: what stays
+#: resident is bounded at about one buffer per arena (at most one per thread), and four hashes
+#: in flight took 28 MiB instead of 163. Hashes made with other parameters are rehashed at the
+#: next login (``needs_rehash``).
+OWASP_PARAMETERS = {"time_cost": 5, "memory_cost": 7168, "parallelism": 1}
 _hasher = PasswordHasher(**OWASP_PARAMETERS)
 # Verified against when the e-mail is unknown, so a wrong address takes as long as a wrong password.
 _DUMMY_HASH: str | None = None
