@@ -30,7 +30,7 @@ from voucher.invoicing.reference import reference_for_invoice
 from voucher.labels import label
 from voucher.mail.services import absolute_url, queue_email
 from voucher.providers.supervision import ensure_provider_active
-from voucher.redemptions.models import Redemption, RedemptionStatus
+from voucher.redemptions.models import CORRECTION, Redemption, RedemptionStatus
 from voucher.vouchers.models import Voucher
 
 MAX_REASON_LENGTH = 2000
@@ -85,9 +85,8 @@ def _invoiceable(provider_id: int, period: dt.date):
     whatever its date every correction, every replacement a change of decision made, and an
     event a correction reverses that came back from a rejected invoice (so that the pair is
     always invoiced together)."""
-    correction = sa.orm.aliased(Redemption)
-    corrected = sa.select(correction.corrects_id).where(correction.corrects_id.is_not(None),
-                                                        correction.provider_id == provider_id)
+    corrected = sa.select(CORRECTION.c.corrects_id).where(
+        CORRECTION.c.corrects_id.is_not(None), CORRECTION.c.provider_id == provider_id)
     return sa.and_(
         Redemption.provider_id == provider_id,
         Redemption.status == RedemptionStatus.RECORDED,

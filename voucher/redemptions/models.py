@@ -104,11 +104,16 @@ class Redemption(Base):
         return self.corrects_id is not None
 
 
+#: The events table once more, for an event's corrections: a plain table alias made once (an
+#: ORM alias made for each statement cost 1.5 ms a call to adapt its columns, a fifth of the
+#: CPU of an invoice, which makes two).
+CORRECTION = Redemption.__table__.alias("correction")
+
+
 def not_corrected() -> sa.ColumnElement[bool]:
     """The event (``Redemption``) has no correction reversing it: a corrected event's
     self-share is no longer due (the correction and any replacement stand for it)."""
-    correction = sa.orm.aliased(Redemption)
-    return ~sa.exists().where(correction.corrects_id == Redemption.id)
+    return ~sa.exists().where(CORRECTION.c.corrects_id == Redemption.id)
 
 
 class CsvImport(Base):

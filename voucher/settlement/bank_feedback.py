@@ -44,6 +44,7 @@ from voucher.errors import DomainError
 from voucher.settlement.models import (
     BANK_TRANSITIONS,
     FAILED,
+    REPAYMENT,
     BankFeedbackFile,
     BatchStatus,
     Payment,
@@ -438,9 +439,9 @@ class NotFailed(DomainError):
 def failed_payments(session: Session, provider_id: int | None = None) -> list[Payment]:
     """Rejected or returned payments that no later payment has paid again (open items),
     oldest first."""
-    again = sa.orm.aliased(Payment)
     query = (sa.select(Payment).where(Payment.bank_status.in_(FAILED), ~sa.exists(
-        sa.select(again.id).where(again.repays_payment_id == Payment.id))).order_by(Payment.id))
+        sa.select(REPAYMENT.c.id).where(REPAYMENT.c.repays_payment_id == Payment.id)))
+        .order_by(Payment.id))
     if provider_id is not None:
         query = query.where(Payment.provider_id == provider_id)
     return list(session.execute(query).scalars())

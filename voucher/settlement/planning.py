@@ -48,7 +48,7 @@ from voucher.money import format_cents
 from voucher.payments import payouts
 from voucher.providers.models import Provider
 from voucher.settlement import queries
-from voucher.settlement.models import FAILED, Payment
+from voucher.settlement.models import FAILED, REPAYMENT, Payment
 from voucher.settlement.sepa import (
     Address,
     is_valid_account,
@@ -372,10 +372,9 @@ def _address(row) -> Address:
 def _repayments(session: Session, *, lock: bool, rejected: dict[int, str],
                 require_address: bool) -> tuple[list[PlannedRepayment], list[WaitingRepayment]]:
     """Rejected or returned payments not yet paid again: those to pay now, those to wait."""
-    again = sa.orm.aliased(Payment)
     query = (sa.select(Payment, Provider).join(Provider, Provider.id == Payment.provider_id)
              .where(Payment.bank_status.in_(FAILED), ~sa.exists(
-                 sa.select(again.id).where(again.repays_payment_id == Payment.id)))
+                 sa.select(REPAYMENT.c.id).where(REPAYMENT.c.repays_payment_id == Payment.id)))
              .order_by(Payment.id))
     if lock:
         query = query.with_for_update(of=Payment)
