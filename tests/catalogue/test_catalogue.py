@@ -1,6 +1,7 @@
 """The service catalogue: administrators add and describe service types; a change of value or
 price cap applies from a date and never rewrites history."""
 
+import contextlib
 import datetime as dt
 
 import pytest
@@ -12,7 +13,7 @@ from voucher import clock
 from voucher.accounts.models import Role
 from voucher.audit.models import AuditEvent
 from voucher.catalogue.models import ServiceType, ServiceTypeRate, Unit
-from voucher.catalogue.rates import rate_on
+from voucher.catalogue.rates import NoRateInForce, rate_on, rates_in_force
 
 NEW = {
     "code": "snow_work", "name_fi": "Lumityöt", "name_sv": "Snöarbete", "name_en": "Snow work",
@@ -43,6 +44,34 @@ def test_an_administrator_adds_a_service_type_with_its_first_value(admin_client,
         AuditEvent.action == "service_type.created")).scalar_one()
     index = admin_client.get("/admin/catalogue/").get_data(as_text=True)
     assert "Lumityöt" in index and "käynti" in index
+
+
+def test_the_rates_in_force_of_several_services_are_each_ones_rate_on_that_day(db):
+    """``rates_in_force`` (one statement) answers what ``rate_on`` answers for each service:
+    the newest rate started on or before the day; nothing for a service whose first rate
+    starts later."""
+    cleaning = factories.service_type(db, "CLEANING", value=2500)
+    care = factories.service_type(db, "HOME_CARE", value=3200)
+    later = factories.service_type(db, "SNOW_WORK", value=2000)
+    later_rate = db.execute(sa.select(ServiceTypeRate).where(
+        ServiceTypeRate.service_type_id == later.id)).scalar_one()
+    later_rate.valid_from = dt.date(2027, 6, 1)
+    db.add_all([ServiceTypeRate(service_type_id=cleaning.id, valid_from=dt.date(2026, 7, 1),
+                                unit_value_cents=2600, price_cap_cents=3900),
+                ServiceTypeRate(service_type_id=cleaning.id, valid_from=dt.date(2027, 1, 1),
+                                unit_value_cents=2700, price_cap_cents=4000)])
+    db.commit()
+    ids = [cleaning.id, care.id, later.id]
+    for day in (dt.date(2026, 6, 30), dt.date(2026, 7, 1), dt.date(2026, 12, 31),
+                dt.date(2027, 1, 1), dt.date(2027, 6, 1)):
+        expected = {}
+        for service_id in ids:
+            with contextlib.suppress(NoRateInForce):
+                expected[service_id] = rate_on(db, service_id, day).id
+        got = {service_id: rate.id for service_id, rate in rates_in_force(db, ids, day).items()}
+        assert got == expected, day
+    assert set(rates_in_force(db, ids, dt.date(2026, 12, 31))) == {cleaning.id, care.id}
+    assert rates_in_force(db, [], dt.date(2026, 12, 31)) == {}
 
 
 def test_bad_input_is_explained_and_kept(admin_client, db):

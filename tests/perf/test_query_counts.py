@@ -147,6 +147,22 @@ def test_the_register_api(client, demo, count_queries, query, pinned):
     expect(counted, pinned + API_ON_POSTGRESQL)
 
 
+def test_the_service_types_api_reads_the_rates_at_once(client, demo, count_queries):
+    """The rates in force came one statement per service type; another service adds none."""
+    counts = []
+    for code in ("FIRST_EXTRA", "SECOND_EXTRA"):
+        with count_queries() as counted:
+            answer = client.get("/api/v1/service-types")
+        assert answer.status_code == 200
+        counts.append(counted.count)
+        factories.service_type(demo, code)
+        demo.commit()
+    assert len(answer.get_json()["items"]) >= 2
+    assert counts[0] == counts[1], counts
+    # The rate-limit counter, the service types, their rates.
+    expect(counted, 3 + API_ON_POSTGRESQL)
+
+
 # ------------------------------------------------------------------------------ staff pages
 
 def test_the_case_managers_voucher_list(client, auth, demo, count_queries):

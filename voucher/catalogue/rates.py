@@ -57,11 +57,16 @@ def income_table_on(session: Session, service_type_id: int, day: dt.date) -> Inc
 
 
 def rates_in_force(session: Session, service_type_ids, day: dt.date) -> dict[int, ServiceTypeRate]:
-    """The rate in force on ``day`` of each service type that has one."""
-    rates = {}
-    for service_type_id in service_type_ids:
-        try:
-            rates[service_type_id] = rate_on(session, service_type_id, day)
-        except NoRateInForce:
-            continue
-    return rates
+    """The rate in force on ``day`` of each service type that has one (``rate_on`` for each, in
+    one statement: the newest start on or before ``day`` per service type, unique per type)."""
+    ids = list(service_type_ids)
+    if not ids:
+        return {}
+    newest = (sa.select(ServiceTypeRate.service_type_id,
+                        sa.func.max(ServiceTypeRate.valid_from).label("valid_from"))
+              .where(ServiceTypeRate.service_type_id.in_(ids), ServiceTypeRate.valid_from <= day)
+              .group_by(ServiceTypeRate.service_type_id).subquery())
+    return {rate.service_type_id: rate for rate in session.execute(
+        sa.select(ServiceTypeRate).join(newest, sa.and_(
+            ServiceTypeRate.service_type_id == newest.c.service_type_id,
+            ServiceTypeRate.valid_from == newest.c.valid_from))).scalars()}
