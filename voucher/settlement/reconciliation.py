@@ -45,7 +45,9 @@ from voucher.settlement.models import (
     PaymentBatch,
 )
 from voucher.settlement.queries import (
+    budget_totals,
     join_paying_budget,
+    lines_by_voucher_year,
     open_commitment_by_voucher_year,
     year_of,
 )
@@ -199,16 +201,13 @@ def _batch_differences(session: Session, period: Period, names: _Names) -> list[
         return []
     in_period = PaymentBatch.id.in_(sa.select(PaymentBatch.id).where(
         period.moments(PaymentBatch.created_at)))
+    by_voucher = (lines_by_voucher_year(Payment.batch_id.label("batch_id"))
+                  .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+                  .join(Payment, Payment.id == Invoice.payment_id)
+                  .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
+                  .where(in_period).subquery())
     lines = {(batch, budget): int(total) for batch, budget, total in session.execute(
-        join_paying_budget(
-            sa.select(Payment.batch_id, Budget.id, sa.func.sum(InvoiceLine.voucher_pays_cents))
-            .select_from(InvoiceLine)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
-            .join(Payment, Payment.id == Invoice.payment_id)
-            .join(PaymentBatch, PaymentBatch.id == Payment.batch_id)
-            .join(Redemption, Redemption.id == InvoiceLine.redemption_id),
-            InvoiceLine.service_date)
-        .where(in_period).group_by(Payment.batch_id, Budget.id))}
+        budget_totals(by_voucher, by_voucher.c.batch_id))}
     entries = session.execute(
         sa.select(BudgetEntry, Budget).join(Budget)
         .join(PaymentBatch, PaymentBatch.id == BudgetEntry.payment_batch_id)
