@@ -137,11 +137,11 @@ class Payment(Base):
         return self.bank_status in FAILED
 
 
-
 #: Another payment, in a statement about a payment: the one that pays it again after the bank
 #: rejected or returned it (``repays_payment_id``): a plain table alias, made once (an ORM
 #: alias made for each statement costs a millisecond or more to adapt).
 REPAYMENT = Payment.__table__.alias("repayment")
+
 
 class BankFeedbackFile(Base):
     """A bank file imported: a pain.002 status report or a camt.054 debit notification, kept
