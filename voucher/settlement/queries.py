@@ -52,13 +52,18 @@ def open_commitment_by_voucher_year(*conditions) -> sa.Select:
             .group_by(BudgetEntry.voucher_id, Budget.year))
 
 
+def _pays(year) -> sa.ColumnElement[bool]:
+    """The budget (``Budget``) pays for the voucher (``Voucher``) in ``year``: its
+    municipality's and service type's budget of that year."""
+    return sa.and_(Budget.municipality_id == Voucher.municipality_id,
+                   Budget.service_type_id == Voucher.service_type_id, Budget.year == year)
+
+
 def join_paying_budget(query: sa.Select, day) -> sa.Select:
     """Join rows (already joined to their redemption) to the budget that pays them: the
     voucher's municipality and service type, the year of ``day`` (the service date)."""
     return (query.join(Voucher, Voucher.id == Redemption.voucher_id)
-            .join(Budget, sa.and_(Budget.municipality_id == Voucher.municipality_id,
-                                  Budget.service_type_id == Voucher.service_type_id,
-                                  Budget.year == year_of(day))))
+            .join(Budget, _pays(year_of(day))))
 
 
 def invoice_line_totals(session, invoice_ids: sa.Select) -> dict[int, tuple[int, int, int]]:
@@ -116,9 +121,7 @@ def budget_totals(by_voucher, *keys) -> sa.Select:
     return (sa.select(*keys, Budget.id, sa.func.sum(by_voucher.c.amount))
             .select_from(by_voucher)
             .join(Voucher, Voucher.id == by_voucher.c.voucher_id)
-            .join(Budget, sa.and_(Budget.municipality_id == Voucher.municipality_id,
-                                  Budget.service_type_id == Voucher.service_type_id,
-                                  Budget.year == by_voucher.c.year))
+            .join(Budget, _pays(by_voucher.c.year))
             .group_by(*keys, Budget.id))
 
 
