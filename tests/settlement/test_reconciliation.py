@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from tests import factories
 from tests.settlement.conftest import events, voucher_for
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
-from voucher.invoicing.models import Invoice
+from voucher.invoicing.models import Invoice, InvoiceStatus
 from voucher.settlement.reconciliation import Period, find_differences
 
 
@@ -65,6 +65,44 @@ def test_budget_totals_commitment_and_statuses_are_checked(db, settled):
 
     assert ("ledger_commit", f"budgets {budget.id}", -500) in checks
     assert ("invoice_lines", f"invoices {invoice.id} (number {invoice.number})", 0) in checks
+
+
+@pytest.mark.unreconciled
+def test_each_way_an_invoice_can_differ_is_named_and_only_those_invoices_are_read(db, settled):
+    first, second = db.execute(sa.select(Invoice).order_by(Invoice.id)).scalars().all()
+    open_one = factories.invoice(db, settled.kuura, events(
+        db, voucher_for(db, settled, settled.kuura), (4, 100)))
+    db.commit()
+    loaded = []
+
+    def read(target, _context):
+        loaded.append(target.id)
+
+    def differences():  # in a session of its own, which has read no invoice yet
+        with sa.orm.Session(db.get_bind()) as fresh:
+            return {(d.check, d.row, d.amount_cents) for d in find_differences(fresh)}
+
+    sa.event.listen(Invoice, "load", read)
+    try:
+        assert differences() == set()
+        assert loaded == [], "a reconciled invoice was read into the app"
+
+        first.voucher_total_cents += 7
+        first.line_count += 1
+        second.payment_id = None  # paid, but by no payment
+        open_one.payment_id = first.payment_id  # not paid, yet with a payment
+        db.commit()
+        assert open_one.status != InvoiceStatus.PAID
+        checks = differences()
+    finally:
+        sa.event.remove(Invoice, "load", read)
+    assert checks >= {
+        ("invoice_lines", f"invoices {first.id} (number {first.number})", 7),
+        ("status", f"invoices {second.id} (number {second.number})",
+         second.voucher_total_cents),
+        ("status", f"invoices {open_one.id} (number {open_one.number})",
+         open_one.voucher_total_cents)}
+    assert sorted(set(loaded)) == sorted({first.id, second.id, open_one.id})
 
 
 def test_the_cli_says_everything_reconciles(app, settled):
