@@ -40,7 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_extensions(app: Flask) -> None:
-    from voucher import db, errors, i18n, rate_limits, security
+    from voucher import db, errors, i18n, rate_limits, security, static_files
     from voucher.access import register_access_check
     from voucher.accounts import passwords
     from voucher.accounts.services import load_user_for_session
@@ -68,6 +68,7 @@ def _register_extensions(app: Flask) -> None:
 
     i18n.init_app(app)
     security.init_app(app)
+    static_files.init_app(app)
     register_access_check(app)
     errors.register_error_handlers(app)
     # Last, so that its after_request hook runs first: the commit happens before the security
