@@ -341,3 +341,39 @@ def test_the_invoice_lists_do_not_call_an_invoice_paid_whose_payment_came_back(
         created_at=clock.now(), booked_on=clock.today()), name="again.xml")
     auth.login(user.email, factories.PASSWORD)
     assert "maksu palautunut" not in client.get("/provider/invoices").get_data(as_text=True)
+
+
+def test_the_providers_users_are_told_by_e_mail_when_the_money_did_not_arrive(
+        db, paid, outbox):
+    factories.user(db, role=Role.PROVIDER, provider_id=paid.kuura.id,
+                   email="kuura@example.fi")
+    factories.user(db, role=Role.PROVIDER, provider_id=paid.tuuli.id,
+                   email="tuuli@example.fi", language="sv")
+    gone = factories.user(db, role=Role.PROVIDER, provider_id=paid.tuuli.id,
+                          email="former@example.fi")
+    gone.is_active = False
+    factories.user(db, role=Role.PROVIDER, provider_id=paid.aurinko.id,
+                   email="aurinko@example.fi")
+    db.commit()
+    before = len(outbox())
+
+    _import(db, _status_report(paid, {paid.e2e["aurinko"]: ("ACCP", None, None),
+                                      paid.e2e["kuura"]: ("RJCT", "AC04", "Tili on lopetettu")}))
+    _import(db, _debit_notification(paid, message_id="CAMT054-2",
+                                    returned={paid.e2e["tuuli"]: ("AC06", "Konto spärrat")}))
+    sent = outbox()[before:]
+    assert [m.to_address for m in sent] == ["kuura@example.fi", "tuuli@example.fi"]
+    rejected, returned = sent
+    assert rejected.subject == "Pankki hylkäsi 75,00\u00a0€ maksun palveluntuottajalle Kuura Oy"
+    assert "FI" in rejected.body_text and "AC04 Tili on lopetettu" in rejected.body_text
+    assert "pankkitilin muutosta" in rejected.body_text and "/provider/invoices" in \
+        rejected.body_text
+    assert returned.language == "sv"
+    assert returned.subject.startswith("Banken returnerade en betalning på 60,00")
+    assert "AC06 Konto spärrat" in returned.body_text
+    assert "Lasku/Faktura" in returned.body_text
+
+    # The same word again (the file re-imported, or a later file) tells no one twice.
+    _import(db, _status_report(paid, {paid.e2e["kuura"]: ("RJCT", "AC04", None)},
+                               message_id="PAIN002-2"))
+    assert len(outbox()) == before + 2

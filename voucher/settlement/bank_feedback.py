@@ -41,6 +41,10 @@ from sqlalchemy.orm import Session
 from voucher import clock
 from voucher.audit.services import Actor, record_event
 from voucher.errors import DomainError
+from voucher.mail.services import absolute_url, queue_email
+from voucher.providers.bank_accounts import masked_account
+from voucher.providers.models import Provider
+from voucher.providers.notices import provider_users
 from voucher.settlement.models import (
     BANK_TRANSITIONS,
     FAILED,
@@ -328,6 +332,7 @@ def import_bank_file(session: Session, *, content: bytes, filename: str, actor: 
     session.flush()
     result.confirmed_batches = _advance_batches(session, sorted(touched_batches), actor, now,
                                                 stored)
+    _tell_providers(session, result.failed)
     stored.summary = dict(sorted(result.counts.items()))
     record_event(session, actor, "bank_file.imported", "bank_feedback_file", stored.id,
                  filename=stored.filename, message_type=stored.message_type,
@@ -412,6 +417,23 @@ def _advance_batches(session: Session, batch_ids: list[int], actor: Actor, now: 
                          before="sent", after="confirmed", bank_file_id=stored.id)
             confirmed.append(batch.id)
     return confirmed
+
+
+def _tell_providers(session: Session, failed: list[Payment]) -> None:
+    """E-mail every user of each provider whose payment the bank rejected or returned, in
+    the file's transaction (the outbox sends it after the commit): the money did not arrive,
+    and the provider is the one who can correct the account."""
+    if not failed:
+        return
+    providers = {provider.id: provider for provider in session.execute(
+        sa.select(Provider).where(Provider.id.in_({p.provider_id for p in failed}))).scalars()}
+    link = absolute_url("invoicing.provider_invoices")
+    for payment in failed:
+        provider = providers[payment.provider_id]
+        for user in provider_users(session, provider):
+            queue_email(session, to=user.email, template="settlement/payment_failed",
+                        language=user.language, user=user, provider=provider, payment=payment,
+                        account=masked_account(payment.iban, payment.bic), link=link)
 
 
 def approve_retry(session: Session, payment_id: int, *, actor: Actor) -> Payment:
