@@ -187,7 +187,7 @@ def test_the_case_managers_voucher_list(client, auth, demo, count_queries):
     # posting files' checks (six, whatever the number of batches), then the bank's word (the
     # period's batches and payments, their imported statuses, and the figures sent = confirmed
     # + rejected or returned + awaiting).
-    ("/reports/reconciliation", 37)])
+    ("/reports/reconciliation", 36)])
 def test_the_report_pages(client, auth, demo, count_queries, path, pinned):
     auth.login("admin@example.fi")
     with count_queries() as counted:

@@ -9,6 +9,7 @@ from tests import factories
 from tests.settlement.conftest import events, voucher_for
 from voucher.budgets.models import Budget, BudgetEntry, EntryKind
 from voucher.invoicing.models import Invoice, InvoiceStatus
+from voucher.settlement.models import Payment
 from voucher.settlement.reconciliation import Period, find_differences
 
 
@@ -103,6 +104,19 @@ def test_each_way_an_invoice_can_differ_is_named_and_only_those_invoices_are_rea
         ("status", f"invoices {open_one.id} (number {open_one.number})",
          open_one.voucher_total_cents)}
     assert sorted(set(loaded)) == sorted({first.id, second.id, open_one.id})
+
+
+@pytest.mark.unreconciled
+def test_a_payment_that_differs_from_its_invoices_is_named(db, settled):
+    payment = db.execute(sa.select(Payment).order_by(Payment.id)).scalars().first()
+    db.execute(sa.update(Payment).where(Payment.id == payment.id).values(
+        voucher_share_cents=Payment.voucher_share_cents + 5,
+        amount_cents=Payment.amount_cents + 5))
+    db.commit()
+    checks = {(d.check, d.row, d.amount_cents) for d in find_differences(db)}
+    assert ("payment_invoices", f"payments {payment.id}", 5) in checks
+    assert [c for c in checks if c[0] == "payment_invoices"] == [
+        ("payment_invoices", f"payments {payment.id}", 5)]
 
 
 def test_the_cli_says_everything_reconciles(app, settled):

@@ -250,16 +250,17 @@ def _batch_differences(session: Session, period: Period, names: _Names) -> list[
                                           f"payment_batches {batch.id}",
                                           figures={"count": batch.payment_count,
                                                    "payments": count}))
-    invoiced = dict(session.execute(
-        sa.select(Invoice.payment_id, sa.func.sum(Invoice.voucher_total_cents))
-        .where(Invoice.payment_id.is_not(None)).group_by(Invoice.payment_id)).all())
-    for payment in session.execute(sa.select(Payment).where(Payment.batch_id.in_(batches),
-                                                            first)
-                                   .order_by(Payment.id)).scalars():
-        total = int(invoiced.get(payment.id) or 0)
-        if payment.voucher_share_cents != total:
-            differences.append(Difference("payment_invoices", payment.voucher_share_cents - total,
-                                          f"payments {payment.id}"))
+    invoiced = (sa.select(Invoice.payment_id.label("payment_id"),
+                          sa.func.sum(Invoice.voucher_total_cents).label("total"))
+                .where(Invoice.payment_id.is_not(None)).group_by(Invoice.payment_id).subquery())
+    total = sa.func.coalesce(invoiced.c.total, 0)
+    for payment_id, share, total_cents in session.execute(  # only the payments that differ
+            sa.select(Payment.id, Payment.voucher_share_cents, total)
+            .outerjoin(invoiced, invoiced.c.payment_id == Payment.id)
+            .where(Payment.batch_id.in_(batches), first, Payment.voucher_share_cents != total)
+            .order_by(Payment.id).limit(100)):
+        differences.append(Difference("payment_invoices", share - int(total_cents),
+                                      f"payments {payment_id}"))
     return differences
 
 
