@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from functools import lru_cache
 
 from flask import Flask, request
@@ -36,7 +37,7 @@ def fingerprint(app: Flask, filename: str | None) -> str | None:
         found = os.stat(path)
     except OSError:
         return None
-    if not os.path.isfile(path):
+    if not stat.S_ISREG(found.st_mode):
         return None
     return _digest(path, found.st_mtime_ns, found.st_size)
 

@@ -425,12 +425,13 @@ def _tell_providers(session: Session, failed: list[Payment]) -> None:
     and the provider is the one who can correct the account."""
     if not failed:
         return
-    providers = {provider.id: provider for provider in session.execute(
-        sa.select(Provider).where(Provider.id.in_({p.provider_id for p in failed}))).scalars()}
+    providers = session.execute(
+        sa.select(Provider).where(Provider.id.in_({p.provider_id for p in failed}))).scalars()
+    users = {provider.id: (provider, provider_users(session, provider)) for provider in providers}
     link = absolute_url("invoicing.provider_invoices")
     for payment in failed:
-        provider = providers[payment.provider_id]
-        for user in provider_users(session, provider):
+        provider, recipients = users[payment.provider_id]
+        for user in recipients:
             queue_email(session, to=user.email, template="settlement/payment_failed",
                         language=user.language, user=user, provider=provider, payment=payment,
                         account=masked_account(payment.iban, payment.bic), link=link)
