@@ -442,7 +442,8 @@ def _posting_differences(session: Session, period: Period, names: _Names) -> lis
         .outerjoin(PostingFile, PostingFile.batch_id == PaymentBatch.id)
         .where(PaymentBatch.id >= first, period.moments(PaymentBatch.created_at))
         .order_by(PaymentBatch.id)).all()
-    spend = {}
+    # Per batch, so that each batch's lines meet only its own payments and spend entries.
+    spend: dict[int, dict[tuple[str, str], int]] = {}
     for batch_id, municipality_id, service_type_id, amount in session.execute(
             sa.select(BudgetEntry.payment_batch_id, Budget.municipality_id,
                       Budget.service_type_id, sa.func.sum(BudgetEntry.amount_cents))
@@ -451,12 +452,12 @@ def _posting_differences(session: Session, period: Period, names: _Names) -> lis
                    BudgetEntry.payment_batch_id.in_([b.id for b, _p in batches]))
             .group_by(BudgetEntry.payment_batch_id, Budget.municipality_id,
                       Budget.service_type_id)):
-        key = (batch_id, municipalities[municipality_id].code, services[service_type_id].code)
-        spend[key] = int(amount)
-    payments = {}
+        key = (municipalities[municipality_id].code, services[service_type_id].code)
+        spend.setdefault(batch_id, {})[key] = int(amount)
+    payments: dict[int, dict[str, Payment]] = {}
     for payment in session.execute(sa.select(Payment).where(
             Payment.batch_id.in_([b.id for b, _p in batches]))).scalars():
-        payments[payment.end_to_end_id] = payment
+        payments.setdefault(payment.batch_id, {})[payment.end_to_end_id] = payment
     differences = []
     compared = ("payment", "kind", "municipality", "service", "account", "cost_centre",
                 "project", "internal_order", "vat_code", "supplier_number", "debit_cents",
@@ -505,7 +506,7 @@ def _posting_differences(session: Session, period: Period, names: _Names) -> lis
             else:
                 key = (line["municipality"], line["service"])
                 expensed[key] = expensed.get(key, 0) + net
-        own = {key: p for key, p in payments.items() if p.batch_id == batch.id}
+        own = payments.get(batch.id, {})
         for key in sorted(set(own) | set(banked)):
             payment = own.get(key)
             # A repayment's self-shares were posted with the payment it repays.
@@ -518,7 +519,7 @@ def _posting_differences(session: Session, period: Period, names: _Names) -> lis
                     f"payments {payment.id}" if payment else row,
                     figures={"bank": banked.get(key, 0), "amount": amount,
                              "self_shares": shared.get(key, 0), "self_share": self_share}))
-        entries = {(m, s): v for (b, m, s), v in spend.items() if b == batch.id}
+        entries = spend.get(batch.id, {})
         for key in sorted(set(entries) | set(expensed)):
             if expensed.get(key, 0) != entries.get(key, 0):
                 differences.append(Difference(
