@@ -24,8 +24,13 @@ CHROMIUM_ARGS = [
 
 
 def _chromium_path() -> str | None:
-    return os.environ.get("VOUCHER_CHROMIUM") or shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    """Debian's chromium-headless-shell when it is there: the same Blink and V8 without the
+    desktop browser around them (Playwright's own choice for headless Chromium); it took a
+    fifth less CPU for the browser tests than the full ``chromium`` (309 against 396 CPU-s)."""
+    return os.environ.get("VOUCHER_CHROMIUM") or next(
+        (path for name in ("chromium-headless-shell", "chromium")
+         for path in (shutil.which(name), f"/usr/bin/{name}") if path and Path(path).exists()),
+        None)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -49,7 +54,8 @@ def pytest_collection_modifyitems(config, items):
 def browser():
     executable = _chromium_path()
     if executable is None:
-        message = "Chromium is not installed (scripts/test installs Debian's chromium when it can)"
+        message = ("Chromium is not installed (scripts/test installs Debian's "
+                   "chromium-headless-shell when it can)")
         if os.environ.get("VOUCHER_REQUIRE_BROWSER") == "1":
             pytest.fail(message + "; VOUCHER_REQUIRE_BROWSER=1 forbids skipping")
         pytest.skip(message)
