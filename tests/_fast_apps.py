@@ -25,7 +25,8 @@ app once per worker and does not load this.
   spent a third of the run's CPU on them. Test apps now share one pool per database URL for the
   run (``make_engine`` without options: the app's main engine; a replica's, with its read-only
   setting, keeps its own), and ``dispose_engines`` leaves that pool open. Its connections are
-  rolled back when returned, and pre-pinged when taken (a test may terminate one).
+  rolled back when returned; one a test terminates fails that test's statement on it, and the
+  pool then replaces its connections (``voucher.db`` pings only connections idle a while).
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ address it came from.
 
 from __future__ import annotations
 
+import functools
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
@@ -62,27 +65,31 @@ class DatabaseStorage(Storage):
         window's end it returns answer the same request's later reads of that key (the
         X-RateLimit-* headers read the window twice: four queries saved per API request)."""
         now = time.time()
-        table = RateLimitCounter.__table__
-        insert = (sa.dialects.postgresql.insert if self._engine.dialect.name == "postgresql"
-                  else sa.dialects.sqlite.insert)(table)
-        expired = table.c.expires_at <= now
-        upsert = insert.values(key=key, count=amount, expires_at=now + expiry) \
-            .on_conflict_do_update(index_elements=[table.c.key], set_={
-                "count": sa.case((expired, amount), else_=table.c.count + amount),
-                "expires_at": sa.case((expired, now + expiry), else_=table.c.expires_at),
-            }).returning(table.c.count, table.c.expires_at)
-        with self._engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # A counter need not survive a crash of the database (the window would only
-                # start again): its commit does not wait for the WAL to reach the disk.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            row = connection.execute(upsert).one()
+        values = {"the_key": key, "amount": amount, "now": now, "window_end": now + expiry}
+        with self._writing() as connection:
+            row = connection.execute(_upsert(connection.dialect.name), values).one()
             if random.randrange(PRUNE_ONE_IN) == 0:  # noqa: S311 (not a secret)
-                connection.execute(table.delete().where(expired))
+                table = RateLimitCounter.__table__
+                connection.execute(table.delete().where(table.c.expires_at <= now))
         counted = _counted_in_request()
         if counted is not None:
             counted[key] = row
         return row.count
+
+    @contextmanager
+    def _writing(self) -> Iterator[sa.Connection]:
+        """A connection whose statements commit as they run. On PostgreSQL it is in autocommit
+        mode: one round trip a statement, without BEGIN and COMMIT; the table is UNLOGGED
+        (migration 0019), so those commits do not wait for the disk either (a counter need not
+        survive a crash of the database: its window would only start again). On SQLite, a
+        transaction of its own (BEGIN IMMEDIATE)."""
+        if self._engine.dialect.name == "postgresql":
+            with self._engine.connect().execution_options(
+                    isolation_level="AUTOCOMMIT") as connection:
+                yield connection
+        else:
+            with self._engine.begin() as connection:
+                yield connection
 
     def _row(self, key: str):
         counted = _counted_in_request()
@@ -113,16 +120,33 @@ class DatabaseStorage(Storage):
         counted = _counted_in_request()
         if counted is not None:
             counted.clear()
-        with self._engine.begin() as connection:
+        with self._writing() as connection:
             return connection.execute(RateLimitCounter.__table__.delete()).rowcount
 
     def clear(self, key: str) -> None:
         counted = _counted_in_request()
         if counted is not None:
             counted.pop(key, None)
-        with self._engine.begin() as connection:
+        with self._writing() as connection:
             connection.execute(RateLimitCounter.__table__.delete().where(
                 RateLimitCounter.key == key))
+
+
+@functools.cache
+def _upsert(dialect: str) -> sa.Insert:
+    """The counter's upsert, built once per dialect (building it for every request took a
+    tenth of an API request's time in the app): a new window when the old one has ended."""
+    table = RateLimitCounter.__table__
+    insert = (sa.dialects.postgresql.insert if dialect == "postgresql"
+              else sa.dialects.sqlite.insert)(table)
+    amount, window_end = sa.bindparam("amount", type_=sa.Integer), \
+        sa.bindparam("window_end", type_=sa.Float)
+    expired = table.c.expires_at <= sa.bindparam("now", type_=sa.Float)
+    return insert.values(key=sa.bindparam("the_key"), count=amount, expires_at=window_end) \
+        .on_conflict_do_update(index_elements=[table.c.key], set_={
+            "count": sa.case((expired, amount), else_=table.c.count + amount),
+            "expires_at": sa.case((expired, window_end), else_=table.c.expires_at),
+        }).returning(table.c.count, table.c.expires_at)
 
 
 def _counted_in_request() -> dict | None:

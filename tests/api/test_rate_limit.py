@@ -3,6 +3,7 @@ what a caller cannot choose (the provider of a valid token, else the address) an
 live in the database, where every app server sees them."""
 
 import os
+import re
 import secrets
 import time
 
@@ -10,7 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from voucher import create_app
+from voucher import clock, create_app
+from voucher.api import tokens
+from voucher.api.models import ApiToken
 from voucher.db import make_engine
 from voucher.rate_limits import DatabaseStorage, RateLimitCounter
 
@@ -135,3 +138,55 @@ def test_the_optional_redis_backend_counts_the_same_budget(app_config, db, selle
     finally:
         redis.Redis.from_url(REDIS_URL).flushdb()
         application.extensions["voucher.engine"].dispose()
+
+
+def _counters(app) -> dict[str, int]:
+    with app.extensions["voucher.engine"].connect() as connection:
+        rows = connection.execute(sa.select(RateLimitCounter.key, RateLimitCounter.count)).all()
+    return {re.search(r"(provider|ip):", key).group(1): count for key, count in rows}
+
+
+def test_a_token_revoked_by_another_server_counts_against_the_address_after_one_request(
+        app, api, db, token):
+    """This server remembers a token's provider for the key (no query per request); a token
+    revoked elsewhere is forgotten here at the first request it fails, so at most that one
+    request is counted against its provider's budget."""
+    assert api.get("/vouchers").status_code == 200
+    db.execute(sa.update(ApiToken).values(revoked_at=clock.now()))  # another server's work
+    db.commit()
+    assert [api.get("/vouchers").status_code for _i in range(3)] == [401, 401, 401]
+    assert _counters(app) == {"provider": 2, "ip": 2}
+
+
+def test_the_remembered_providers_of_tokens_are_bounded(app, client, db, seller, monkeypatch):
+    monkeypatch.setattr(tokens, "_PROVIDERS_KEPT", 2)
+    monkeypatch.setattr(tokens, "_providers_of_tokens", {})
+    made = [factories.api_token(db, seller, name=f"System {n}") for n in range(5)]
+    db.commit()
+    for token in made:
+        response = client.get("/api/v1/vouchers", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code in (200, 429)
+        assert 1 <= len(tokens._providers_of_tokens) <= 2
+
+
+@pytest.mark.postgres_only
+def test_the_counters_are_an_unlogged_table_written_in_autocommit(app):
+    """Their commits need not wait for the disk (a crash only starts the windows again), so
+    an increment is one statement, without BEGIN and COMMIT round trips."""
+    engine = app.extensions["voucher.engine"]
+    with engine.connect() as connection:
+        assert connection.execute(sa.text(
+            "SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_counters'")
+        ).scalar() == "u"
+    storage = DatabaseStorage("database://", engine=engine)
+    sent = []
+
+    def record(_conn, cursor, statement, *_args):
+        sent.append((statement.split()[0], cursor.connection.autocommit))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert storage.incr("k", 60) == 1
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert sent == [("INSERT", True)]

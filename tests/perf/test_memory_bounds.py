@@ -16,6 +16,7 @@ from voucher.accounts import passwords
 FINITE_KEYS = {
     # "postgresql" or "sqlite": one statement per dialect.
     "voucher.api.idempotency._remember",
+    "voucher.rate_limits._upsert",
 }
 #: glibc's largest dynamic mmap threshold on 64-bit (4 * 1024 * 1024 * sizeof(long)): blocks
 #: at least this large are always mapped, and unmapped when freed.

@@ -45,8 +45,7 @@ def _rate_limit_key() -> str:
     token = _bearer_token()
     provider_id = None
     if token:
-        with db.engine().connect() as connection:
-            provider_id = provider_of_token(connection, token)
+        provider_id = provider_of_token(db.engine().connect, token)
     return f"provider:{provider_id}" if provider_id else f"ip:{client_address()}"
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -44,22 +45,43 @@ def _token_by_hash() -> sa.Select:
     return sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("token_hash"))
 
 
-def provider_of_token(connection: sa.Connection, token: str) -> int | None:
-    """The provider of an active token, read on a connection of its own (the rate limit asks
-    before the request's unit of work begins), or None."""
+#: Token hash → its provider, for the rate limit's key (``provider_of_token``): a token's
+#: provider never changes, so the key of a known token needs no query (it was a connection and three
+#: round trips of every API request). Only tokens found active are kept, so a made-up token
+#: cannot fill it; a token that fails ``authenticate_token`` is forgotten, so a revoked one
+#: counts against its caller's address again after at most one request on each server.
+_providers_of_tokens: dict[str, int] = {}
+_PROVIDERS_KEPT = 1_000
+
+
+def provider_of_token(connect: Callable[[], sa.Connection], token: str) -> int | None:
+    """The provider of an active token, or None; read on a connection of its own from
+    ``connect`` when it is not known (the rate limit asks before the request's unit of work
+    begins: on SQLite that unit holds the write lock the counter needs)."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    return connection.execute(
-        sa.select(ApiToken.provider_id).where(ApiToken.token_hash == _hash(token),
-                                              ApiToken.revoked_at.is_(None))).scalar()
+    token_hash = _hash(token)
+    provider_id = _providers_of_tokens.get(token_hash)
+    if provider_id is None:
+        with connect() as connection:
+            provider_id = connection.execute(
+                sa.select(ApiToken.provider_id).where(ApiToken.token_hash == token_hash,
+                                                      ApiToken.revoked_at.is_(None))).scalar()
+        if provider_id is not None:
+            if len(_providers_of_tokens) >= _PROVIDERS_KEPT:
+                _providers_of_tokens.clear()
+            _providers_of_tokens[token_hash] = provider_id
+    return provider_id
 
 
 def authenticate_token(session: Session, token: str) -> ApiToken | None:
     """The active token row for a bearer token, or None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.execute(_token_by_hash(), {"token_hash": _hash(token)}).scalar_one_or_none()
+    token_hash = _hash(token)
+    row = session.execute(_token_by_hash(), {"token_hash": token_hash}).scalar_one_or_none()
     if row is None or row.revoked_at is not None:
+        _providers_of_tokens.pop(token_hash, None)
         return None
     now = clock.now()
     if row.last_used_at is None or now - row.last_used_at > _TOUCH_INTERVAL:
@@ -70,6 +92,7 @@ def authenticate_token(session: Session, token: str) -> ApiToken | None:
 def revoke_token(session: Session, row: ApiToken, *, actor: Actor) -> None:
     if row.revoked_at is None:
         row.revoked_at = clock.now()
+        _providers_of_tokens.pop(row.token_hash, None)
         record_event(session, actor, "api_token.revoked", "api_token", row.id,
                      provider_id=row.provider_id)
 

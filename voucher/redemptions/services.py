@@ -265,14 +265,15 @@ def record_redemption(session: Session, *, voucher: Voucher, event: EventInput, 
         created_by_user_id=user_id, submission_key=submission_key,
     )
     session.add(redemption)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except sa.exc.IntegrityError:  # the same form, sent twice at the same moment
-        if not submission_key:
+    if not submission_key:
+        session.flush()
+    else:  # a savepoint (two round trips) only where a conflict is answered rather than raised
+        try:
+            with session.begin_nested():
+                session.flush()
+        except sa.exc.IntegrityError:  # the same form, sent twice at the same moment
+            _refuse_repeated_submission(session, voucher.provider_id, submission_key)
             raise
-        _refuse_repeated_submission(session, voucher.provider_id, submission_key)
-        raise
     record_event(session, actor, "redemption.recorded", "redemption", redemption.id,
                  client_id=voucher.client_id, voucher_id=voucher.id,
                  provider_id=voucher.provider_id, service_date=event.service_date,
