@@ -13,6 +13,7 @@ codes of that pending login in the database, where a replayed cookie cannot rese
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 
@@ -66,12 +67,21 @@ def user_of(session: Session, *, user_id: int, version: int, token: str | None) 
     (bumped when every session of the user must end) unchanged. One query."""
     if not token:
         return None
-    return session.execute(
-        sa.select(User).join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == user_id, User.session_version == version, User.is_active.is_(True),
-               UserSession.token_hash == _hash(token), UserSession.ended_at.is_(None),
-               UserSession.awaiting_code.is_(False))
+    return session.execute(_user_of_session(), {
+        "user_id": user_id, "version": version, "token_hash": _hash(token)}
     ).scalar_one_or_none()
+
+
+@functools.cache
+def _user_of_session() -> sa.Select:
+    """Built once: every request of a logged-in user runs it (building it took a third of the
+    time of loading the user)."""
+    return (sa.select(User).join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == sa.bindparam("user_id"),
+                   User.session_version == sa.bindparam("version"),
+                   User.is_active.is_(True),
+                   UserSession.token_hash == sa.bindparam("token_hash"),
+                   UserSession.ended_at.is_(None), UserSession.awaiting_code.is_(False)))
 
 
 def end(session: Session, token: str | None, reason: str) -> None:
