@@ -46,10 +46,11 @@ def _token_by_hash() -> sa.Select:
 
 
 #: Token hash → its provider, for the rate limit's key (``provider_of_token``): a token's
-#: provider never changes, so the key of a known token needs no query (it was a connection and three
-#: round trips of every API request). Only tokens found active are kept, so a made-up token
-#: cannot fill it; a token that fails ``authenticate_token`` is forgotten, so a revoked one
-#: counts against its caller's address again after at most one request on each server.
+#: provider never changes, so the key of a known token needs no query (it was a connection
+#: and four round trips of every API request). Only tokens found active are kept, so a
+#: made-up token cannot fill it; a token that fails ``authenticate_token`` is forgotten, so a
+#: revoked one counts against its caller's address again after at most one request on each
+#: server.
 _providers_of_tokens: dict[str, int] = {}
 _PROVIDERS_KEPT = 1_000
 
