@@ -115,7 +115,7 @@ PING_AFTER_IDLE_SECONDS = 5.0
 def _ping_when_idle(engine: Engine) -> None:
     """SQLAlchemy's ``pool_pre_ping``, but only for a connection idle ``PING_AFTER_IDLE_SECONDS``
     or more. Pinging every checkout cost a round trip each time a request, its rate-limit
-    counter or a job took a connection: 2 of the 20 round trips of an API redemption. A
+    counter or a job took a connection: 3 of the 21 round trips of an API redemption. A
     connection returned moments ago was working then; when the server went away since, the
     first statement on it fails as it would have on any connection in use at that moment, and
     SQLAlchemy then discards every connection of the pool made before (a new one for each)."""
