@@ -85,3 +85,13 @@ def run_commands_at_once(app, args: list[str], *, n: int = 2,
     for thread in threads:
         thread.join(timeout=120)
     return codes
+
+
+def terminate_backend(database_url: str, pid: int) -> None:
+    """End the server process of another connection, as a restart or an administrator would."""
+    killer = make_engine(database_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    try:
+        with killer.connect() as connection:
+            assert connection.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar()
+    finally:
+        killer.dispose()

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 import voucher.db
+from tests.concurrency import terminate_backend
 from voucher.db import make_engine
 
 pytestmark = pytest.mark.postgres_only
@@ -39,16 +40,6 @@ def _backend_pid(engine) -> int:
         return connection.execute(sa.select(sa.func.pg_backend_pid())).scalar()
 
 
-def _terminate(database_url, pid: int) -> None:
-    killer = make_engine(database_url, isolation_level="AUTOCOMMIT",
-                         poolclass=sa.pool.NullPool)
-    try:
-        with killer.connect() as connection:
-            assert connection.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar()
-    finally:
-        killer.dispose()
-
-
 def test_a_connection_back_moments_ago_is_handed_out_without_a_ping(engine, pings):
     first = _backend_pid(engine)
     for _i in range(3):
@@ -66,7 +57,7 @@ def test_a_connection_idle_long_enough_is_pinged(engine, pings, monkeypatch):
 def test_an_idle_connection_the_server_closed_is_replaced_unseen(engine, pings, monkeypatch,
                                                                  database_url):
     first = _backend_pid(engine)
-    _terminate(database_url, first)
+    terminate_backend(database_url, first)
     monkeypatch.setattr(voucher.db, "PING_AFTER_IDLE_SECONDS", 0.0)
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT 1")).scalar() == 1
@@ -80,7 +71,7 @@ def test_a_connection_closed_moments_after_use_fails_once_and_the_pool_recovers(
     returned fails, as it would have on a connection in use at that moment; the pool then
     replaces its connections, and the next checkout works."""
     first = _backend_pid(engine)
-    _terminate(database_url, first)
+    terminate_backend(database_url, first)
     with pytest.raises(sa.exc.OperationalError) as failed, engine.connect() as connection:
         connection.execute(sa.text("SELECT 1"))
     assert failed.value.connection_invalidated

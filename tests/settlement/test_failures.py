@@ -7,11 +7,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests import factories
-from tests.concurrency import run_in_parallel
+from tests.concurrency import run_in_parallel, terminate_backend
 from tests.settlement.conftest import events, voucher_for
 from voucher.audit.services import Actor
 from voucher.budgets.models import Budget, BudgetEntry
-from voucher.db import make_engine
 from voucher.invoicing.models import Invoice
 from voucher.redemptions.models import Redemption
 from voucher.settlement import run as settlement_run
@@ -78,12 +77,8 @@ def test_a_killed_database_connection_changes_nothing_and_the_next_run_completes
     before = _state(db)
 
     def kill(session):
-        pid = session.execute(sa.select(sa.func.pg_backend_pid())).scalar()
-        killer = make_engine(database_url, isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
-        with killer.connect() as connection:
-            assert connection.execute(sa.select(sa.func.pg_terminate_backend(pid))).scalar()
-        killer.dispose()
+        terminate_backend(database_url,
+                          session.execute(sa.select(sa.func.pg_backend_pid())).scalar())
 
     _fail_after(monkeypatch, "_record_spending", kill)
     with pytest.raises(sa.exc.OperationalError):
